@@ -1,0 +1,23 @@
+/**
+ * Composes the coordinator's HTTP application from one router per resource,
+ * with the shared `{"msg"}` error mapping.
+ */
+import { Hono } from "hono";
+import type { AppDeps, AppEnv } from "./http/context.ts";
+import { errorHandler, notFoundHandler } from "./http/errors.ts";
+import { sessionRoutes } from "./routes/session.ts";
+import { userRoutes } from "./routes/users.ts";
+import { groupRoutes } from "./routes/groups.ts";
+import { adminRoutes } from "./routes/admin.ts";
+
+/** Builds the Hono application serving the REST API. */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.onError(errorHandler(deps.log));
+  app.notFound(notFoundHandler);
+  app.route("/", sessionRoutes(deps));
+  app.route("/users", userRoutes(deps));
+  app.route("/groups", groupRoutes(deps));
+  app.route("/admin", adminRoutes(deps));
+  return app;
+}

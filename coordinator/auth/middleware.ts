@@ -1,0 +1,39 @@
+/**
+ * Authentication middleware: resolves `Authorization: Bearer <token>` to the
+ * calling user, rejecting forged, expired and rotated tokens (401) and users
+ * that are not Active; `requireAdmin` further demands an admin user (403).
+ */
+import type { MiddlewareHandler } from "hono";
+import { forbidden, unauthorized } from "../../shared/errors.ts";
+import type { AppDeps, AppEnv } from "../http/context.ts";
+import { findUserByName } from "../users/store.ts";
+
+/** Extracts the bearer token of a request, or null. */
+export function bearerToken(header: string | undefined): string | null {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+  return match ? match[1] : null;
+}
+
+/** Requires a valid user token and stores the user in `c.var.user`. */
+export function requireUser(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const token = bearerToken(c.req.header("Authorization"));
+    if (token === null) throw unauthorized("missing bearer token");
+    const claims = await deps.keys.verify(token);
+    if (claims === null) throw unauthorized("invalid or expired token");
+    const user = await findUserByName(deps.sql, claims.sub);
+    if (user === null || user.auth_signature !== claims.sign) throw unauthorized("token has been revoked");
+    if (user.state === 2) throw unauthorized("user has been deleted");
+    if (user.state !== 0) throw forbidden(`user ${user.username} is locked`);
+    c.set("user", { id: user.id, username: user.username, admin: user.admin });
+    await next();
+  };
+}
+
+/** Requires the authenticated user to be an admin. */
+export function requireAdmin(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (!c.var.user.admin) throw forbidden("admin privileges required");
+    await next();
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * What every coordinator route module receives: the database, token keys,
+ * configuration and logger, plus the Hono environment type carrying the
+ * authenticated caller.
+ */
+import type { Sql } from "../db/connect.ts";
+import type { TokenKeys } from "../auth/tokens.ts";
+import type { Logger } from "../../shared/log/logger.ts";
+import type { ConfigOf } from "../../shared/config/fields.ts";
+import type { coordinatorFields } from "../../shared/config/sections.ts";
+
+/** The coordinator's validated configuration. */
+export type CoordinatorConfig = ConfigOf<typeof coordinatorFields>;
+
+/** Shared dependencies of the HTTP layer. */
+export interface AppDeps {
+  sql: Sql;
+  keys: TokenKeys;
+  config: CoordinatorConfig;
+  log: Logger;
+  /** Secret that `POST /admin/shutdown` must present. */
+  shutdownSecret: string;
+  /** Starts a graceful coordinator shutdown. */
+  requestShutdown: (reason: string) => void;
+}
+
+/** The authenticated user of a request. */
+export interface AuthUser {
+  id: number;
+  username: string;
+  admin: boolean;
+}
+
+/** Hono environment of the coordinator's routers. */
+export type AppEnv = { Variables: { user: AuthUser } };

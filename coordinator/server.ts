@@ -1,0 +1,119 @@
+/**
+ * Coordinator lifecycle: database (configured or embedded), migrations,
+ * token keys, admin bootstrap, and the HTTP server; `stop` undoes it all in
+ * reverse order.
+ */
+import { connect, type Sql } from "./db/connect.ts";
+import { type EmbeddedCluster, startEmbeddedPostgres } from "./db/embedded.ts";
+import { migrate } from "./db/migrate.ts";
+import { loadTokenKeys } from "./auth/tokens.ts";
+import { hashPassword } from "./auth/passwords.ts";
+import { newSignature } from "./auth/tokens.ts";
+import { ensureAdmin } from "./users/store.ts";
+import { createApp } from "./app.ts";
+import type { CoordinatorConfig } from "./http/context.ts";
+import type { Logger } from "../shared/log/logger.ts";
+import { dataHome } from "../shared/config/load.ts";
+import { md5Bytes } from "../shared/client/md5.ts";
+
+/** A running coordinator. */
+export interface Coordinator {
+  /** Base URL, e.g. `http://127.0.0.1:5000`. */
+  readonly url: string;
+  readonly port: number;
+  readonly sql: Sql;
+  readonly shutdownSecret: string;
+  /** Resolves once the coordinator has fully stopped. */
+  readonly finished: Promise<void>;
+  /** Stops serving, closes the database and the embedded cluster. Idempotent. */
+  stop(reason?: string): Promise<void>;
+  /** Kills the embedded PostgreSQL synchronously (last-resort exit path). */
+  killSync(): void;
+}
+
+/** Splits `host:port` (or `[v6]:port`) into its parts. */
+export function parseBind(bind: string): { hostname: string; port: number } {
+  const match = /^\[?([^\]]*?)\]?:(\d+)$/.exec(bind);
+  if (!match || Number(match[2]) > 65535) throw new Error(`bind "${bind}" is not host:port`);
+  return { hostname: match[1] || "0.0.0.0", port: Number(match[2]) };
+}
+
+function randomSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Starts a coordinator with `config`; rejects if any start step fails. */
+export async function startCoordinator(config: CoordinatorConfig, log: Logger): Promise<Coordinator> {
+  const dataDir = config.data_dir ?? `${dataHome(Deno.env.toObject())}/mitosis`;
+  const { hostname, port } = parseBind(config.bind);
+  let cluster: EmbeddedCluster | undefined;
+  let dbUrl = config.db_url;
+  if (dbUrl === undefined) {
+    cluster = await startEmbeddedPostgres(`${dataDir}/pg`, log);
+    dbUrl = cluster.url;
+    log.info("using embedded PostgreSQL", { data_dir: `${dataDir}/pg`, port: cluster.port });
+  }
+  const sql = connect(dbUrl);
+  try {
+    await migrate(sql, log);
+    const keys = await loadTokenKeys(
+      config.access_token_private_path ?? `${dataDir}/private.pem`,
+      config.access_token_public_path ?? `${dataDir}/public.pem`,
+      log,
+    );
+    const created = await ensureAdmin(sql, {
+      username: config.admin_user,
+      passwordHash: await hashPassword(md5Bytes(config.admin_password)),
+      admin: true,
+      signature: newSignature(),
+    });
+    if (created) log.info("admin user created", { user: config.admin_user });
+    if (config.admin_user === "mitosis_admin" && config.admin_password === "mitosis_admin") {
+      log.warn("the admin account uses the default password; set admin_password before exposing this coordinator", {
+        user: config.admin_user,
+      });
+    }
+    const shutdownSecret = config.shutdown_secret ?? randomSecret();
+    if (config.shutdown_secret === undefined) log.warn("shutdown secret generated", { secret: shutdownSecret });
+
+    let stopping: Promise<void> | undefined;
+    let resolveFinished: () => void = () => {};
+    const finished = new Promise<void>((resolve) => (resolveFinished = resolve));
+    const stop = (reason = "stop requested"): Promise<void> => {
+      stopping ??= (async () => {
+        log.info("coordinator stopping", { reason });
+        await server.shutdown();
+        await sql.end({ timeout: 5 });
+        if (cluster) await cluster.stop();
+        log.info("coordinator stopped");
+        resolveFinished();
+      })();
+      return stopping;
+    };
+
+    const app = createApp({
+      sql,
+      keys,
+      config,
+      log,
+      shutdownSecret,
+      requestShutdown: (reason) => void stop(reason),
+    });
+    let resolveListening: (port: number) => void = () => {};
+    const listening = new Promise<number>((resolve) => (resolveListening = resolve));
+    const server = Deno.serve(
+      { hostname, port, onListen: (addr) => resolveListening(addr.port) },
+      (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),
+    );
+    const boundPort = await listening;
+    const shownHost = hostname.includes(":") ? `[${hostname}]` : hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
+    const url = `http://${shownHost}:${boundPort}`;
+    log.info("coordinator listening", { url, bind: config.bind });
+    return { url, port: boundPort, sql, shutdownSecret, finished, stop, killSync: () => cluster?.killSync() };
+  } catch (error) {
+    await sql.end({ timeout: 1 });
+    if (cluster) await cluster.stop();
+    throw error;
+  }
+}

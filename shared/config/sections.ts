@@ -1,0 +1,55 @@
+/**
+ * The configuration keys of each executable, by TOML section. The README's
+ * configuration reference documents exactly these keys.
+ */
+import { field } from "./fields.ts";
+
+/** `[coordinator]`: the REST/WebSocket server. */
+export const coordinatorFields = {
+  bind: field.string("127.0.0.1:5000", "address (host:port) the HTTP server listens on; port 0 picks a free one", {
+    aliases: ["b"],
+  }),
+  db_url: field.optionalString(
+    "PostgreSQL URL; unset = embedded PostgreSQL in <data_dir>/pg",
+    { aliases: ["db"], secret: true },
+  ),
+  data_dir: field.optionalString("state directory (embedded database, token keys); default $XDG_DATA_HOME/mitosis"),
+  s3_url: field.optionalString("S3 endpoint URL; unset = local blob store under <data_dir>/blobs", {
+    aliases: ["s3"],
+  }),
+  s3_access_key: field.string("mitosis_access", "S3 access key id"),
+  s3_secret_key: field.string("mitosis_secret", "S3 secret access key", { secret: true }),
+  s3_region: field.string("mitosis", "S3 region"),
+  s3_force_path_style: field.bool(false, "use path-style S3 URLs (MinIO, s3rver)"),
+  artifacts_bucket: field.string("mitosis-artifacts", "bucket holding task artifacts"),
+  attachments_bucket: field.string("mitosis-attachments", "bucket holding group attachments"),
+  admin_user: field.string("mitosis_admin", "admin user created at start if absent"),
+  admin_password: field.string("mitosis_admin", "password of that admin user", { secret: true }),
+  access_token_private_path: field.optionalString(
+    "Ed25519 private key (PKCS#8 PEM); default <data_dir>/private.pem, generated when missing",
+  ),
+  access_token_public_path: field.optionalString(
+    "Ed25519 public key (SPKI PEM); default <data_dir>/public.pem, generated when missing",
+  ),
+  access_token_expires_in: field.duration("7d", "lifetime of user tokens"),
+  heartbeat_timeout: field.duration("600s", "an independent worker silent this long is removed"),
+  manager_heartbeat_timeout: field.duration("120s", "a node manager silent this long goes Offline"),
+  suite_auto_close: field.duration("3m", "an Open suite with no new task this long becomes Closed"),
+  ws_ping_interval: field.duration("30s", "WebSocket ping interval towards node managers"),
+  shutdown_secret: field.optionalString("secret for POST /admin/shutdown; random (and logged) when unset", {
+    secret: true,
+  }),
+  log_level: field.logLevel(),
+};
+
+/** `[client]`: the `mitosis` CLI. */
+export const clientFields = {
+  coordinator_addr: field.string("http://127.0.0.1:5000", "coordinator URL", { aliases: ["c", "coordinator"] }),
+  credential_path: field.optionalString(
+    "credential cache file; default $XDG_CONFIG_HOME/mitosis/credentials",
+  ),
+  user: field.optionalString("user name (prompted for when needed)", { aliases: ["u"] }),
+  password: field.optionalString("password (prompted for when needed)", { aliases: ["p"], secret: true }),
+  retain: field.bool(false, "keep earlier tokens valid when logging in"),
+  log_level: field.logLevel(),
+};
