@@ -3,6 +3,7 @@
  * with the shared `{"msg"}` error mapping.
  */
 import { Hono } from "hono";
+import { cors } from "hono/cors";
 import type { AppDeps, AppEnv } from "./http/context.ts";
 import { errorHandler, notFoundHandler } from "./http/errors.ts";
 import { sessionRoutes } from "./routes/session.ts";
@@ -15,6 +16,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError(errorHandler(deps.log));
   app.notFound(notFoundHandler);
+  // The existing coordinator allows any origin; browser dashboards rely on it.
+  app.use("*", cors());
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    await next();
+    deps.log.debug("request", {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
+  });
   app.route("/", sessionRoutes(deps));
   app.route("/users", userRoutes(deps));
   app.route("/groups", groupRoutes(deps));
