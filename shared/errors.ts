@@ -33,8 +33,7 @@ export class ApiError extends Error {
 /** 400: the request is malformed or violates the schema. */
 export const badRequest = (msg: string): ApiError => new ApiError("BadRequest", msg);
 /** 401: missing, invalid, expired or rotated credentials. */
-export const unauthorized = (msg = "invalid or expired token"): ApiError =>
-  new ApiError("Unauthorized", msg);
+export const unauthorized = (msg = "invalid or expired token"): ApiError => new ApiError("Unauthorized", msg);
 /** 403: authenticated but not allowed, or over a quota. */
 export const forbidden = (msg: string): ApiError => new ApiError("Forbidden", msg);
 /** 404: the named resource does not exist. */

@@ -57,10 +57,13 @@ test("embedded PostgreSQL keeps data across a coordinator restart and stops with
       assertIncludes(first.stderr(), "using embedded PostgreSQL");
       const admin = await login(first.url, "mitosis_admin", "pw");
       await createUser(first.url, admin, "persisted", "persisted-pw");
-      assertEquals((await call(first.url, "POST", "/groups", {
-        token: await login(first.url, "persisted", "persisted-pw"),
-        body: { group_name: "kept-group" },
-      })).status, 200);
+      assertEquals(
+        (await call(first.url, "POST", "/groups", {
+          token: await login(first.url, "persisted", "persisted-pw"),
+          body: { group_name: "kept-group" },
+        })).status,
+        200,
+      );
     } finally {
       code = await first.stop();
     }
@@ -139,7 +142,9 @@ test("--help lists every flag with its default and environment name", async () =
   }).output();
   assertEquals(out.code, 0);
   const text = new TextDecoder().decode(out.stdout);
-  for (const part of ["--bind", "MITOSIS_BIND", "default 127.0.0.1:5000", "--db-url", "MITOSIS_HEARTBEAT_TIMEOUT", "10m"]) {
+  for (
+    const part of ["--bind", "MITOSIS_BIND", "default 127.0.0.1:5000", "--db-url", "MITOSIS_HEARTBEAT_TIMEOUT", "10m"]
+  ) {
     assertIncludes(text, part);
   }
 });

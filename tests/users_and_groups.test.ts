@@ -80,7 +80,10 @@ test("group quota: 8 groups held, the 9th is 403, after +1 it is allowed", async
     body: { group_quota: "+1" },
   });
   assertEquals(bump.body, { group_quota: 9 });
-  assertEquals((await call(coord.url, "POST", "/groups", { token: carol, body: { group_name: "carol-g8" } })).status, 200);
+  assertEquals(
+    (await call(coord.url, "POST", "/groups", { token: carol, body: { group_name: "carol-g8" } })).status,
+    200,
+  );
   const [row] = await coord.sql`SELECT group_count, group_quota FROM users WHERE username = 'carol'`;
   assertEquals({ ...row }, { group_count: 9, group_quota: 9 });
 });
@@ -98,10 +101,13 @@ test("group quota changes: +N, -N, =N, N; negative results and junk are 400", as
   assertEquals((await set("-6")).status, 400);
   assertEquals((await set("lots")).status, 400);
   assertEquals((await set("+1.5")).status, 400);
-  assertEquals((await call(coord.url, "POST", "/admin/users/nobody/group-quota", {
-    token: admin,
-    body: { group_quota: "+1" },
-  })).status, 404);
+  assertEquals(
+    (await call(coord.url, "POST", "/admin/users/nobody/group-quota", {
+      token: admin,
+      body: { group_quota: "+1" },
+    })).status,
+    404,
+  );
   const [row] = await coord.sql`SELECT group_quota FROM users WHERE username = 'dave'`;
   assertEquals(row.group_quota, 5);
 });
@@ -118,10 +124,13 @@ test("storage quota arithmetic: +10GB, -N, =N, plain sizes", async () => {
   assertEquals((await set("500MB")).body, { storage_quota: 500_000_000 });
   assertEquals((await set("-1GB")).status, 400);
   assertEquals((await set("10 parsecs")).status, 400);
-  assertEquals((await call(coord.url, "POST", "/admin/groups/nogroup/storage-quota", {
-    token: admin,
-    body: { storage_quota: "1GB" },
-  })).status, 404);
+  assertEquals(
+    (await call(coord.url, "POST", "/admin/groups/nogroup/storage-quota", {
+      token: admin,
+      body: { storage_quota: "1GB" },
+    })).status,
+    404,
+  );
   const [row] = await coord.sql`SELECT storage_quota FROM groups WHERE group_name = 'erin'`;
   assertEquals(row.storage_quota, 500_000_000);
 });
@@ -156,7 +165,9 @@ test("admin user state: Locked users cannot log in, Deleted users' tokens are re
   const lock = await call(coord.url, "POST", "/admin/users/gina/state", { token: admin, body: { state: "locked" } });
   assertEquals(lock.body, { state: "Locked" });
   assertEquals((await call(coord.url, "GET", "/auth", { token: gina })).status, 403);
-  const denied = await call(coord.url, "POST", "/login", { body: { username: "gina", md5_password: md5Array("gina-pw") } });
+  const denied = await call(coord.url, "POST", "/login", {
+    body: { username: "gina", md5_password: md5Array("gina-pw") },
+  });
   assertEquals(denied.status, 403);
   await call(coord.url, "POST", "/admin/users/gina/state", { token: admin, body: { state: "Active" } });
   const again = await login(coord.url, "gina", "gina-pw", true);
@@ -197,10 +208,13 @@ test("group membership: Admins add, change and remove users; others are refused"
   assertEquals(add.status, 200);
   const judyView = await call(coord.url, "GET", "/groups/lab", { token: judy });
   assertEquals((judyView.body as { users_in_group: unknown }).users_in_group, null);
-  assertEquals((await call(coord.url, "PUT", "/groups/lab/users", {
-    token: judy,
-    body: { relations: { judy: "Admin" } },
-  })).status, 403);
+  assertEquals(
+    (await call(coord.url, "PUT", "/groups/lab/users", {
+      token: judy,
+      body: { relations: { judy: "Admin" } },
+    })).status,
+    403,
+  );
   const ivanView = await call(coord.url, "GET", "/groups/lab", { token: ivan });
   assertEquals((ivanView.body as { users_in_group: unknown }).users_in_group, {
     ivan: "Admin",
@@ -220,16 +234,22 @@ test("group membership: Admins add, change and remove users; others are refused"
 
   // Remove via query (comma list) and via JSON body.
   assertEquals((await call(coord.url, "DELETE", "/groups/lab/users?users=ken", { token: ivan })).status, 200);
-  assertEquals((await call(coord.url, "POST", "/groups/lab/users/remove", {
-    token: ivan,
-    body: { users: ["judy"] },
-  })).status, 200);
+  assertEquals(
+    (await call(coord.url, "POST", "/groups/lab/users/remove", {
+      token: ivan,
+      body: { users: ["judy"] },
+    })).status,
+    200,
+  );
   // The last Admin cannot be removed or demoted.
   assertEquals((await call(coord.url, "DELETE", "/groups/lab/users?users=ivan", { token: ivan })).status, 400);
-  assertEquals((await call(coord.url, "PUT", "/groups/lab/users", {
-    token: ivan,
-    body: { relations: { ivan: "Read" } },
-  })).status, 400);
+  assertEquals(
+    (await call(coord.url, "PUT", "/groups/lab/users", {
+      token: ivan,
+      body: { relations: { ivan: "Read" } },
+    })).status,
+    400,
+  );
   const members = await coord.sql`SELECT u.username, ug.role FROM user_group ug JOIN users u ON u.id = ug.user_id
     JOIN groups g ON g.id = ug.group_id WHERE g.group_name = 'lab'`;
   assertEquals(members.map((r) => ({ ...r })), [{ username: "ivan", role: 2 }]);

@@ -44,7 +44,9 @@ export async function migrate(sql: Sql, log: Logger, migrations?: Migration[]): 
       name text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`;
-    const done = new Set((await tx<{ version: number }[]>`SELECT version FROM schema_migrations`).map((r) => r.version));
+    const done = new Set(
+      (await tx<{ version: number }[]>`SELECT version FROM schema_migrations`).map((r) => r.version),
+    );
     const applied: number[] = [];
     for (const m of all) {
       if (done.has(m.version)) continue;

@@ -7,13 +7,7 @@ import type { Db, Sql } from "../db/connect.ts";
 import { isUniqueViolation } from "../db/errors.ts";
 import { badRequest, conflict, forbidden, notFound } from "../../shared/errors.ts";
 import { applyQuotaChange, type QuotaChange } from "../../shared/config/size.ts";
-import {
-  codeOf,
-  GROUP_STATES,
-  USER_GROUP_ROLES,
-  type UserGroupRole,
-  valueOf,
-} from "../../shared/wire/common.ts";
+import { codeOf, GROUP_STATES, USER_GROUP_ROLES, type UserGroupRole, valueOf } from "../../shared/wire/common.ts";
 import type { GroupQueryInfo } from "../../shared/wire/groups.ts";
 import { formatTimestamp } from "../../shared/time.ts";
 

@@ -78,7 +78,9 @@ export function adminRoutes(deps: AppDeps): Hono<AppEnv> {
     const req = await readJson(c, ChangeGroupStorageQuotaReqSchema);
     const change = parseQuotaChange(req.storage_quota, parseSize);
     if (change === null) {
-      throw badRequest(`invalid storage_quota "${req.storage_quota}": expected a size such as 10GB, +5GB, -1GB or =100MB`);
+      throw badRequest(
+        `invalid storage_quota "${req.storage_quota}": expected a size such as 10GB, +5GB, -1GB or =100MB`,
+      );
     }
     const quota = await changeStorageQuota(deps.sql, group, change);
     deps.log.info("storage quota changed", { group, storage_quota: quota, by: c.var.user.username });

@@ -17,8 +17,8 @@ import {
 import {
   createGroup,
   getGroupByName,
-  type GroupRow,
   groupInfo,
+  type GroupRow,
   removeMembers,
   roleInGroup,
   setMemberRoles,

@@ -92,7 +92,14 @@ export const field = {
     make(durationSchema, parseDuration(def) ?? 0, help, "string", o, formatDuration),
   /** A duration that may stay unset. */
   optionalDuration: (help: string, o?: Options): Field<number | undefined> =>
-    make(durationSchema.optional(), undefined, help, "string", o, (v) => (v === undefined ? "unset" : formatDuration(v))),
+    make(
+      durationSchema.optional(),
+      undefined,
+      help,
+      "string",
+      o,
+      (v) => (v === undefined ? "unset" : formatDuration(v)),
+    ),
   /** A boolean flag. */
   bool: (def: boolean, help: string, o?: Options): Field<boolean> => make(boolSchema, def, help, "boolean", o),
   /** An integer within bounds. */
@@ -102,6 +109,5 @@ export const field = {
   list: (help: string, o?: Options): Field<string[]> =>
     make(listSchema, [], help, "string", o, (v) => (v.length ? v.join(",") : "empty")),
   /** The log level switch. */
-  logLevel: (): Field<LogLevel> =>
-    make(z.enum(LOG_LEVELS), "info", `log level: ${LOG_LEVELS.join(", ")}`, "string"),
+  logLevel: (): Field<LogLevel> => make(z.enum(LOG_LEVELS), "info", `log level: ${LOG_LEVELS.join(", ")}`, "string"),
 };

@@ -173,7 +173,9 @@ export function loadConfig<T extends FieldTable>(section: string, fields: T, opt
 /** Renders `--help` text: every flag with its default and environment name. */
 export function renderHelp(usage: string, fields: FieldTable): string {
   const lines = [usage, "", "Options (flag, environment variable, default):"];
-  lines.push("  --config FILE                 config file (env MITOSIS_CONFIG; default $XDG_CONFIG_HOME/mitosis/config.toml)");
+  lines.push(
+    "  --config FILE                 config file (env MITOSIS_CONFIG; default $XDG_CONFIG_HOME/mitosis/config.toml)",
+  );
   for (const [key, f] of Object.entries(fields)) {
     const names = [`--${flagName(key)}`, ...f.aliases.map((a) => (a.length === 1 ? `-${a}` : `--${a}`))];
     const def = f.default === undefined ? "unset" : f.secret ? "(hidden)" : f.format(f.default);

@@ -57,7 +57,7 @@ export function createLogger(
       msg,
       ...fields,
     };
-    if (extra) for (const [k, v] of Object.entries(extra)) record[k] = errorFields(v);
+    if (extra) { for (const [k, v] of Object.entries(extra)) record[k] = errorFields(v); }
     sink(JSON.stringify(record));
   };
   return {

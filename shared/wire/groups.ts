@@ -1,6 +1,6 @@
 /** Wire schemas of group endpoints. */
 import { z } from "zod";
-import { GROUP_STATES, NameSchema, UserGroupRoleSchema, USER_GROUP_ROLES } from "./common.ts";
+import { GROUP_STATES, NameSchema, USER_GROUP_ROLES, UserGroupRoleSchema } from "./common.ts";
 
 /** `POST /groups` request. */
 export const CreateGroupReqSchema = z.object({ group_name: NameSchema });

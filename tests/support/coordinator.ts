@@ -4,7 +4,7 @@
  * tests. Both listen on loopback with a random port and use a fresh database
  * unless one is given.
  */
-import { startCoordinator, type Coordinator } from "../../coordinator/server.ts";
+import { type Coordinator, startCoordinator } from "../../coordinator/server.ts";
 import { loadConfig } from "../../shared/config/load.ts";
 import { coordinatorFields } from "../../shared/config/sections.ts";
 import type { CoordinatorConfig } from "../../coordinator/http/context.ts";

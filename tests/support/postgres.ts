@@ -3,7 +3,7 @@
  * port in a temporary directory, killed when the test process exits. Each
  * test gets its own fresh database on it.
  */
-import { startEmbeddedPostgres, type EmbeddedCluster } from "../../coordinator/db/embedded.ts";
+import { type EmbeddedCluster, startEmbeddedPostgres } from "../../coordinator/db/embedded.ts";
 import { connect } from "../../coordinator/db/connect.ts";
 import { createLogger } from "../../shared/log/logger.ts";
 

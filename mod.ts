@@ -1,0 +1,25 @@
+/**
+ * Mitosis: the typed SDK (client, credential cache, wire schemas and types)
+ * and, when run as the main module, the `mitosis` CLI.
+ *
+ * @module
+ */
+export { ClientError, type HealthResp, MitosisClient, type MitosisClientOptions } from "./shared/client/client.ts";
+export {
+  type Credential,
+  credentialPath,
+  findCredential,
+  readCredentials,
+  saveCredential,
+} from "./shared/client/credentials.ts";
+export { md5Array } from "./shared/client/md5.ts";
+export * from "./shared/wire/common.ts";
+export * from "./shared/wire/auth.ts";
+export * from "./shared/wire/groups.ts";
+export * from "./shared/wire/admin.ts";
+
+if (import.meta.main) {
+  // Loaded only when run as the CLI, so SDK users do not load commander.
+  const { runCli } = await import("./shared/cli/main.ts");
+  Deno.exit(await runCli(Deno.args));
+}

@@ -1,0 +1,268 @@
+/**
+ * Typed SDK for the coordinator's REST API: one method per endpoint, requests
+ * built from and responses validated with the shared wire schemas, failures
+ * reported as `ClientError` carrying the server's `{"msg"}`.
+ */
+import type { z } from "zod";
+import { md5Array } from "./md5.ts";
+import { ErrorMsgSchema, type UserState } from "../wire/common.ts";
+import {
+  HealthRespSchema,
+  type RedisConnectionInfo,
+  RedisConnectionInfoSchema,
+  TokenRespSchema,
+  type UserChangePasswordReq,
+  type UserLoginReq,
+} from "../wire/auth.ts";
+import {
+  type CreateGroupReq,
+  type GroupQueryInfo,
+  GroupQueryInfoSchema,
+  type GroupsQueryResp,
+  GroupsQueryRespSchema,
+  type RemoveUserGroupRoleReq,
+  type UpdateUserGroupRoleReq,
+} from "../wire/groups.ts";
+import {
+  type AdminChangePasswordReq,
+  type ChangeGroupStorageQuotaReq,
+  type ChangeUserGroupQuota,
+  type ChangeUserStateReq,
+  type CreateUserReq,
+  GroupStorageQuotaRespSchema,
+  type ShutdownReq,
+  UserGroupQuotaRespSchema,
+  UserStateRespSchema,
+} from "../wire/admin.ts";
+
+/**
+ * A failed API call. `status` is the HTTP status, or 0 when the coordinator
+ * could not be reached; `msg` is the server's `{"msg"}` (or a description of
+ * the local failure).
+ */
+export class ClientError extends Error {
+  /** HTTP status of the response; 0 for network failures. */
+  readonly status: number;
+  /** The server's error message, or what went wrong locally. */
+  readonly msg: string;
+  constructor(status: number, msg: string, options?: ErrorOptions) {
+    super(msg, options);
+    this.name = "ClientError";
+    this.status = status;
+    this.msg = msg;
+  }
+}
+
+/** Options of `MitosisClient`. */
+export interface MitosisClientOptions {
+  /** Coordinator base URL, e.g. `http://127.0.0.1:5000`. */
+  baseUrl: string;
+  /** User token sent as `Authorization: Bearer`; set by `login` when absent. */
+  token?: string;
+}
+
+/** Health check answer. */
+export type HealthResp = z.infer<typeof HealthRespSchema>;
+
+type Method = "GET" | "POST" | "PUT" | "DELETE";
+
+/** Path segment encoding for user and group names. */
+const seg = encodeURIComponent;
+
+/** A client of one coordinator, optionally authenticated with a user token. */
+export class MitosisClient {
+  /** Coordinator base URL without a trailing slash. */
+  readonly baseUrl: string;
+  /** The user token in use; `login` and `changePassword` replace it. */
+  token: string | undefined;
+
+  constructor(options: MitosisClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.token = options.token;
+  }
+
+  // ---- session -------------------------------------------------------------
+
+  /** `GET /health`. */
+  async health(): Promise<HealthResp> {
+    return await this.#json("GET", "/health", HealthRespSchema, undefined, false);
+  }
+
+  /**
+   * `POST /login`: sends the MD5 digest of `password`, stores the returned
+   * token on this client and returns it. `retain` keeps older tokens valid.
+   */
+  async login(username: string, password: string, retain = false): Promise<string> {
+    const body: UserLoginReq = { username, md5_password: md5Array(password), retain };
+    const { token } = await this.#json("POST", "/login", TokenRespSchema, body, false);
+    this.token = token;
+    return token;
+  }
+
+  /** `GET /auth`: the username the current token belongs to. */
+  async auth(): Promise<string> {
+    return (await this.#send("GET", "/auth")).text;
+  }
+
+  /** `GET /redis`: always `{url: null}` on Mitosis (no Redis). */
+  async redis(): Promise<RedisConnectionInfo> {
+    return await this.#json("GET", "/redis", RedisConnectionInfoSchema);
+  }
+
+  // ---- users ---------------------------------------------------------------
+
+  /**
+   * `POST /users/{username}/password`: changes the caller's own password.
+   * The server rotates the token; the new one is stored and returned.
+   */
+  async changePassword(username: string, oldPassword: string, newPassword: string): Promise<string> {
+    const body: UserChangePasswordReq = {
+      old_md5_password: md5Array(oldPassword),
+      new_md5_password: md5Array(newPassword),
+    };
+    const { token } = await this.#json("POST", `/users/${seg(username)}/password`, TokenRespSchema, body);
+    this.token = token;
+    return token;
+  }
+
+  /** `GET /users/groups`: the caller's groups and roles. */
+  async userGroups(): Promise<GroupsQueryResp> {
+    return await this.#json("GET", "/users/groups", GroupsQueryRespSchema);
+  }
+
+  // ---- groups --------------------------------------------------------------
+
+  /** `POST /groups`: creates a group with the caller as Admin. */
+  async createGroup(groupName: string): Promise<void> {
+    const body: CreateGroupReq = { group_name: groupName };
+    await this.#send("POST", "/groups", body);
+  }
+
+  /** `GET /groups/{group_name}`: group details (members only for group Admins). */
+  async getGroup(groupName: string): Promise<GroupQueryInfo> {
+    return await this.#json("GET", `/groups/${seg(groupName)}`, GroupQueryInfoSchema);
+  }
+
+  /** `PUT /groups/{group_name}/users`: sets users' roles (`{alice: "Write"}`). */
+  async updateUserGroup(groupName: string, relations: UpdateUserGroupRoleReq["relations"]): Promise<void> {
+    const body: UpdateUserGroupRoleReq = { relations };
+    await this.#send("PUT", `/groups/${seg(groupName)}/users`, body);
+  }
+
+  /** `POST /groups/{group_name}/users/remove`: removes users from a group. */
+  async removeUserGroup(groupName: string, users: string[]): Promise<void> {
+    const body: RemoveUserGroupRoleReq = { users };
+    await this.#send("POST", `/groups/${seg(groupName)}/users/remove`, body);
+  }
+
+  // ---- admin ---------------------------------------------------------------
+
+  /** `POST /admin/users`: creates a user (and its own group). */
+  async adminCreateUser(username: string, password: string, admin = false): Promise<void> {
+    const body: CreateUserReq = { username, md5_password: md5Array(password), admin };
+    await this.#send("POST", "/admin/users", body);
+  }
+
+  /** `DELETE /admin/users/{username}`: soft-deletes a user; returns its new state. */
+  async adminDeleteUser(username: string): Promise<UserState> {
+    return (await this.#json("DELETE", `/admin/users/${seg(username)}`, UserStateRespSchema)).state;
+  }
+
+  /** `POST /admin/users/{username}/password`: resets a user's password. */
+  async adminChangePassword(username: string, newPassword: string): Promise<void> {
+    const body: AdminChangePasswordReq = { new_md5_password: md5Array(newPassword) };
+    await this.#send("POST", `/admin/users/${seg(username)}/password`, body);
+  }
+
+  /** `POST /admin/users/{username}/group-quota` with `+N`, `-N`, `=N` or `N`; returns the new quota. */
+  async adminGroupQuota(username: string, change: string): Promise<number> {
+    const body: ChangeUserGroupQuota = { group_quota: change };
+    const path = `/admin/users/${seg(username)}/group-quota`;
+    return (await this.#json("POST", path, UserGroupQuotaRespSchema, body)).group_quota;
+  }
+
+  /** `POST /admin/users/{username}/state`; returns the new state. */
+  async adminUserState(username: string, state: ChangeUserStateReq["state"]): Promise<UserState> {
+    const body: ChangeUserStateReq = { state };
+    return (await this.#json("POST", `/admin/users/${seg(username)}/state`, UserStateRespSchema, body)).state;
+  }
+
+  /** `POST /admin/groups/{group_name}/storage-quota` with `+10GB`, `-N`, `=N`, `N`; returns bytes. */
+  async adminStorageQuota(groupName: string, change: string): Promise<number> {
+    const body: ChangeGroupStorageQuotaReq = { storage_quota: change };
+    const path = `/admin/groups/${seg(groupName)}/storage-quota`;
+    return (await this.#json("POST", path, GroupStorageQuotaRespSchema, body)).storage_quota;
+  }
+
+  /** `POST /admin/shutdown`: stops the coordinator when `secret` matches its shutdown secret. */
+  async adminShutdown(secret: string): Promise<void> {
+    const body: ShutdownReq = { secret };
+    await this.#send("POST", "/admin/shutdown", body);
+  }
+
+  // ---- transport -----------------------------------------------------------
+
+  /** Sends a request whose success body is JSON matching `schema`. */
+  async #json<S extends z.ZodType>(
+    method: Method,
+    path: string,
+    schema: S,
+    body?: unknown,
+    auth = true,
+  ): Promise<z.infer<S>> {
+    const res = await this.#send(method, path, body, auth);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(res.text);
+    } catch (error) {
+      throw new ClientError(res.status, `${method} ${path}: the coordinator answered a body that is not JSON`, {
+        cause: error,
+      });
+    }
+    const result = schema.safeParse(parsed);
+    if (!result.success) {
+      const issues = result.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; ");
+      throw new ClientError(res.status, `${method} ${path}: unexpected response from the coordinator (${issues})`);
+    }
+    return result.data;
+  }
+
+  /** Sends a request; resolves with status and body text on 2xx, throws `ClientError` otherwise. */
+  async #send(
+    method: Method,
+    path: string,
+    body?: unknown,
+    auth = true,
+  ): Promise<{ status: number; text: string }> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (auth && this.token !== undefined) headers.Authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      text = await res.text();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ClientError(0, `cannot reach the coordinator at ${this.baseUrl}: ${reason}`, { cause: error });
+    }
+    if (res.ok) return { status: res.status, text };
+    throw new ClientError(res.status, errorMessage(res, text));
+  }
+}
+
+/** The `{"msg"}` of an error response, or a description of the response when it has none. */
+function errorMessage(res: Response, text: string): string {
+  try {
+    const parsed = ErrorMsgSchema.safeParse(JSON.parse(text));
+    if (parsed.success) return parsed.data.msg;
+  } catch {
+    // Not JSON: fall through to the status line and raw text below.
+  }
+  const detail = text.trim().slice(0, 200);
+  return `HTTP ${res.status} ${res.statusText}${detail ? `: ${detail}` : ""}`;
+}
