@@ -42,7 +42,7 @@ async function main(): Promise<number> {
   console.log(`Mitosis coordinator listening on ${coordinator.url}`);
   console.log(
     `Log in with: mitosis login --coordinator ${coordinator.url} ${loaded.config.admin_user}` +
-      "  (from source: deno task mitosis login ...)",
+      "  (from a source checkout: ./scripts/mitosis.sh login ...)",
   );
 
   let signals = 0;

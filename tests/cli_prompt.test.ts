@@ -26,7 +26,7 @@ test("prompt: piped answers are read line by line, even from one chunk", async (
   assertEquals(await prompter.line("Username: "), "alice");
   assertEquals(await prompter.secret("Password: "), "secret");
   assertEquals(await prompter.line("More: "), "rest");
-  assertEquals(written, "Username: Password: More: ");
+  assertEquals(written, "Username: \nPassword: \nMore: \n");
   assertEquals(input.raw, [], "no raw mode on a pipe");
   const error = await assertRejects(() => prompter.line("Again: "));
   assertEquals(error.message, 'stdin closed before "Again" was answered');

@@ -48,12 +48,19 @@ class StdinPrompter implements Prompter {
 
   async line(question: string): Promise<string> {
     this.#write(question);
-    return this.#answer(question, await this.#readLine());
+    const answer = this.#answer(question, await this.#readLine());
+    if (!this.#input.isTerminal()) this.#write("\n");
+    return answer;
   }
 
   async secret(question: string): Promise<string> {
     this.#write(question);
-    if (!this.#input.isTerminal()) return this.#answer(question, await this.#readLine());
+    if (!this.#input.isTerminal()) {
+      // Piped input is not echoed: end the prompt line ourselves.
+      const answer = this.#answer(question, await this.#readLine());
+      this.#write("\n");
+      return answer;
+    }
     this.#input.setRaw(true);
     try {
       return this.#answer(question, await this.#readRawSecret());
