@@ -32,5 +32,6 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/users", userRoutes(deps));
   app.route("/groups", groupRoutes(deps));
   app.route("/admin", adminRoutes(deps));
+  if (deps.blobs.routes) app.route("/blobs", deps.blobs.routes);
   return app;
 }

@@ -15,6 +15,7 @@ import type { CoordinatorConfig } from "./http/context.ts";
 import type { Logger } from "../shared/log/logger.ts";
 import { dataHome } from "../shared/config/load.ts";
 import { md5Bytes } from "../shared/client/md5.ts";
+import { createBlobStore } from "./storage/create.ts";
 
 /** A running coordinator. */
 export interface Coordinator {
@@ -74,6 +75,10 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         user: config.admin_user,
       });
     }
+    let publicUrl = config.public_url?.replace(/\/+$/, "") ?? "";
+    const blobs = await createBlobStore(config, dataDir, () => publicUrl);
+    await blobs.init();
+    log.info("blob store ready", { kind: blobs.kind });
     const shutdownSecret = config.shutdown_secret ?? randomSecret();
     if (config.shutdown_secret === undefined) log.warn("shutdown secret generated", { secret: shutdownSecret });
 
@@ -95,6 +100,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     const app = createApp({
       sql,
       keys,
+      blobs,
       config,
       log,
       shutdownSecret,
@@ -109,6 +115,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     const boundPort = await listening;
     const shownHost = hostname.includes(":") ? `[${hostname}]` : hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
     const url = `http://${shownHost}:${boundPort}`;
+    if (publicUrl === "") publicUrl = url;
     log.info("coordinator listening", { url, bind: config.bind });
     return { url, port: boundPort, sql, shutdownSecret, finished, stop, killSync: () => cluster?.killSync() };
   } catch (error) {

@@ -5,6 +5,7 @@
  */
 import type { Sql } from "../db/connect.ts";
 import type { TokenKeys } from "../auth/tokens.ts";
+import type { BlobStore } from "../storage/blob_store.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import type { ConfigOf } from "../../shared/config/fields.ts";
 import type { coordinatorFields } from "../../shared/config/sections.ts";
@@ -16,6 +17,8 @@ export type CoordinatorConfig = ConfigOf<typeof coordinatorFields>;
 export interface AppDeps {
   sql: Sql;
   keys: TokenKeys;
+  /** Artifact and attachment storage (S3 or the local directory store). */
+  blobs: BlobStore;
   config: CoordinatorConfig;
   log: Logger;
   /** Secret that `POST /admin/shutdown` must present. */

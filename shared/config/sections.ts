@@ -9,6 +9,9 @@ export const coordinatorFields = {
   bind: field.string("127.0.0.1:5000", "address (host:port) the HTTP server listens on; port 0 picks a free one", {
     aliases: ["b"],
   }),
+  public_url: field.optionalString(
+    "URL workers and clients use to reach this coordinator (local blob store URLs); default http://<bind>",
+  ),
   db_url: field.optionalString(
     "PostgreSQL URL; unset = embedded PostgreSQL in <data_dir>/pg",
     { aliases: ["db"], secret: true },
@@ -51,5 +54,24 @@ export const clientFields = {
   user: field.optionalString("user name (prompted for when needed)", { aliases: ["u"] }),
   password: field.optionalString("password (prompted for when needed)", { aliases: ["p"], secret: true }),
   retain: field.bool(false, "keep earlier tokens valid when logging in"),
+  log_level: field.logLevel(),
+};
+
+/** `[worker]`: the `mitosis-worker` executable. */
+export const workerFields = {
+  coordinator_addr: field.string("http://127.0.0.1:5000", "coordinator URL", { aliases: ["c", "coordinator"] }),
+  polling_interval: field.duration("3m", "wait between task fetches when none is available"),
+  heartbeat_interval: field.duration("5m", "interval between heartbeats"),
+  credential_path: field.optionalString("credential cache file; default $XDG_CONFIG_HOME/mitosis/credentials"),
+  user: field.optionalString("user that registers the worker", { aliases: ["u"] }),
+  password: field.optionalString("password of that user", { aliases: ["p"], secret: true }),
+  groups: field.list("groups whose tasks this worker runs, as group or group:role (default role Write)", {
+    aliases: ["g"],
+  }),
+  tags: field.list("worker tags; a task runs here only if its tags are a subset", { aliases: ["t"] }),
+  labels: field.list("free-form worker labels", { aliases: ["l"] }),
+  lifetime: field.optionalDuration("worker token lifetime; default the coordinator's access_token_expires_in"),
+  retain: field.bool(false, "keep the user's other tokens valid when logging in"),
+  cache_dir: field.optionalString("working directory root; default $XDG_CACHE_HOME/mitosis/worker"),
   log_level: field.logLevel(),
 };
