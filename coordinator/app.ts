@@ -10,6 +10,10 @@ import { sessionRoutes } from "./routes/session.ts";
 import { userRoutes } from "./routes/users.ts";
 import { groupRoutes } from "./routes/groups.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { adminAttachmentRoutes, attachmentRoutes } from "./routes/attachments.ts";
+import { taskRoutes } from "./routes/tasks.ts";
+import { workerApiRoutes } from "./routes/worker_api.ts";
+import { workerRoutes } from "./routes/workers.ts";
 
 /** Builds the Hono application serving the REST API. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -30,7 +34,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
   app.route("/", sessionRoutes(deps));
   app.route("/users", userRoutes(deps));
+  app.route("/groups", attachmentRoutes(deps));
   app.route("/groups", groupRoutes(deps));
+  app.route("/tasks", taskRoutes(deps));
+  app.route("/workers", workerApiRoutes(deps));
+  app.route("/workers", workerRoutes(deps));
+  app.route("/admin", adminAttachmentRoutes(deps));
   app.route("/admin", adminRoutes(deps));
   if (deps.blobs.routes) app.route("/blobs", deps.blobs.routes);
   return app;

@@ -16,6 +16,7 @@ import type { Logger } from "../shared/log/logger.ts";
 import { dataHome } from "../shared/config/load.ts";
 import { md5Bytes } from "../shared/client/md5.ts";
 import { createBlobStore } from "./storage/create.ts";
+import { startWorkerReaper } from "./maintenance/worker_reaper.ts";
 
 /** A running coordinator. */
 export interface Coordinator {
@@ -88,6 +89,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     const stop = (reason = "stop requested"): Promise<void> => {
       stopping ??= (async () => {
         log.info("coordinator stopping", { reason });
+        await Promise.all(services.map((s) => s.stop()));
         await server.shutdown();
         await sql.end({ timeout: 5 });
         if (cluster) await cluster.stop();
@@ -113,6 +115,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),
     );
     const boundPort = await listening;
+    const services = [startWorkerReaper(sql, config.heartbeat_timeout, log)];
     const shownHost = hostname.includes(":") ? `[${hostname}]` : hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
     const url = `http://${shownHost}:${boundPort}`;
     if (publicUrl === "") publicUrl = url;

@@ -7,6 +7,34 @@ import type { MiddlewareHandler } from "hono";
 import { forbidden, unauthorized } from "../../shared/errors.ts";
 import type { AppDeps, AppEnv } from "../http/context.ts";
 import { findUserByName } from "../users/store.ts";
+import { findWorker } from "../workers/store.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Worker tokens carry signature 0; the worker row must still exist. */
+export const WORKER_TOKEN_SIGNATURE = 0;
+
+/** Requires a valid worker token whose worker is still registered; stores it in `c.var.worker`. */
+export function requireWorker(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const token = bearerToken(c.req.header("Authorization"));
+    if (token === null) throw unauthorized("missing bearer token");
+    const claims = await deps.keys.verify(token);
+    if (claims === null || claims.sign !== WORKER_TOKEN_SIGNATURE || !UUID.test(claims.sub)) {
+      throw unauthorized("invalid or expired worker token");
+    }
+    const worker = await findWorker(deps.sql, claims.sub);
+    if (worker === null) throw unauthorized("worker has been removed");
+    c.set("worker", {
+      id: worker.id,
+      uuid: worker.worker_id,
+      tags: worker.tags,
+      state: worker.state,
+      assignedTaskId: worker.assigned_task_id,
+    });
+    await next();
+  };
+}
 
 /** Extracts the bearer token of a request, or null. */
 export function bearerToken(header: string | undefined): string | null {

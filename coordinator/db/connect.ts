@@ -24,3 +24,8 @@ export function connect(url: string, max = 10): Sql {
     connection: { application_name: "mitosis-coordinator" },
   });
 }
+
+/** A value bound as a jsonb parameter (plain strings would otherwise be encoded as JSON strings). */
+export function jsonb(db: Db, value: unknown): ReturnType<Sql["json"]> {
+  return db.json(value as postgres.JSONValue);
+}

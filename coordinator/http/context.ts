@@ -34,5 +34,14 @@ export interface AuthUser {
   admin: boolean;
 }
 
+/** The authenticated independent worker of a request. */
+export interface AuthWorker {
+  id: number;
+  uuid: string;
+  tags: string[];
+  state: number;
+  assignedTaskId: number | null;
+}
+
 /** Hono environment of the coordinator's routers. */
-export type AppEnv = { Variables: { user: AuthUser } };
+export type AppEnv = { Variables: { user: AuthUser; worker: AuthWorker } };

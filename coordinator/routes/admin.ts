@@ -21,6 +21,11 @@ import { changeGroupQuota, createUserWithGroup, getUserByName, setPassword, setU
 import { changeStorageQuota } from "../groups/store.ts";
 import { parseCount, parseQuotaChange, parseSize } from "../../shared/config/size.ts";
 import { timingSafeEqual } from "node:crypto";
+import { z } from "zod";
+import { ArtifactContentTypeSchema } from "../../shared/wire/tasks.ts";
+import { getTask } from "../tasks/store.ts";
+import { deleteArtifact } from "./artifacts.ts";
+import { adminWorkerShutdown } from "./workers.ts";
 
 /** Routes under `/admin`. */
 export function adminRoutes(deps: AppDeps): Hono<AppEnv> {
@@ -86,6 +91,16 @@ export function adminRoutes(deps: AppDeps): Hono<AppEnv> {
     deps.log.info("storage quota changed", { group, storage_quota: quota, by: c.var.user.username });
     return c.json({ storage_quota: quota });
   });
+
+  app.delete("/tasks/:uuid/artifacts/:content_type", async (c) => {
+    const task = await getTask(deps.sql, param(c, "uuid", z.uuid()));
+    await deleteArtifact(deps, task, param(c, "content_type", ArtifactContentTypeSchema), true);
+    return c.body(null, 200);
+  });
+
+  // The reference OpenAPI spells this path with a trailing slash; accept both.
+  app.delete("/workers/:uuid", adminWorkerShutdown(deps));
+  app.delete("/workers/:uuid/", adminWorkerShutdown(deps));
 
   app.post("/shutdown", async (c) => {
     const req = await readJson(c, ShutdownReqSchema);

@@ -1,0 +1,41 @@
+/**
+ * Removes independent workers silent for longer than `heartbeat_timeout`
+ * and returns their tasks to Ready, in batches; also rescues tasks left
+ * assigned to a worker row that no longer exists.
+ */
+import type { Sql } from "../db/connect.ts";
+import type { Logger } from "../../shared/log/logger.ts";
+import { TaskStateCode } from "../../shared/wire/tasks.ts";
+import { removeWorkers, staleWorkerIds } from "../workers/store.ts";
+import { intervalFor, type Service, startService } from "./service.ts";
+
+const BATCH = 500;
+
+/** One pass: reap stale workers (batch after batch) and rescue orphaned tasks. */
+export async function reapWorkersOnce(sql: Sql, timeoutMs: number, log: Logger): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const ids = await staleWorkerIds(sql, timeoutMs, BATCH);
+    if (ids.length === 0) break;
+    const removed = await removeWorkers(sql, ids);
+    for (const uuid of removed) {
+      log.warn("worker heartbeat timed out; removed, its task back to Ready", { worker: uuid });
+    }
+    total += removed.length;
+    if (ids.length < BATCH) break;
+  }
+  const rescued = await sql`
+    UPDATE active_tasks t SET state = ${TaskStateCode.Ready}, assigned_worker = NULL, updated_at = now()
+    WHERE t.assigned_worker IS NOT NULL AND t.suite_uuid IS NULL
+      AND t.state IN (${TaskStateCode.Running}, ${TaskStateCode.Finished}, ${TaskStateCode.Cancelled})
+      AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = t.assigned_worker)`;
+  if (rescued.count > 0) log.warn("tasks of vanished workers returned to Ready", { count: rescued.count });
+  return total;
+}
+
+/** Starts the reaper service. */
+export function startWorkerReaper(sql: Sql, timeoutMs: number, log: Logger): Service {
+  return startService("worker-reaper", intervalFor(timeoutMs), async () => {
+    await reapWorkersOnce(sql, timeoutMs, log);
+  }, log);
+}

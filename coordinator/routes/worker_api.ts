@@ -1,0 +1,138 @@
+/**
+ * The independent-worker API (`/workers...` with a worker token):
+ * registration (user token), heartbeat, task fetch and reports, task info
+ * for `watch`, resource download URLs, and unregistration.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppDeps, AppEnv } from "../http/context.ts";
+import { param, readJson } from "../http/validate.ts";
+import { requireUser, requireWorker, WORKER_TOKEN_SIGNATURE } from "../auth/middleware.ts";
+import { forbidden } from "../../shared/errors.ts";
+import { formatDuration, parseDuration } from "../../shared/config/duration.ts";
+import { ArtifactContentTypeSchema, TASK_STATES } from "../../shared/wire/tasks.ts";
+import { RegisterWorkerReqSchema, ReportTaskReqSchema, type WorkerTaskResp } from "../../shared/wire/workers.ts";
+import type { GroupWorkerRole } from "../../shared/wire/common.ts";
+import { getGroupByName } from "../groups/store.ts";
+import { effectiveRole, roleAtLeast } from "../groups/access.ts";
+import { insertWorker, removeWorkers, touchWorker, WorkerStateCode } from "../workers/store.ts";
+import { claimTaskForWorker } from "../scheduler/claim.ts";
+import { reportCommit, reportEnd, reportSubmit, reportUpload } from "../workers/report.ts";
+import { getTask } from "../tasks/store.ts";
+import { artifactKey, getArtifact } from "../artifacts/store.ts";
+import { downloadUrlTtlSec } from "../storage/blob_store.ts";
+
+const UuidSchema = z.uuid();
+
+/** Routes of the worker API, mounted at `/workers`. */
+export function workerApiRoutes(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const worker = requireWorker(deps);
+
+  app.post("/", requireUser(deps), async (c) => {
+    const req = await readJson(c, RegisterWorkerReqSchema);
+    const user = c.var.user;
+    const roles = new Map<number, GroupWorkerRole>();
+    for (const spec of req.groups) {
+      const group = await getGroupByName(deps.sql, spec.group);
+      if (!roleAtLeast(await effectiveRole(deps.sql, user, group.id), "Write")) {
+        throw forbidden(`Write role in group ${group.group_name} required to serve it`);
+      }
+      roles.set(group.id, spec.role);
+    }
+    const own = await getGroupByName(deps.sql, user.username);
+    roles.set(own.id, "Admin");
+    const row = await insertWorker(deps.sql, user.id, req.tags, req.labels, roles);
+    const lifetime = req.lifetime ? parseDuration(req.lifetime)! : deps.config.access_token_expires_in;
+    const token = await deps.keys.issue(row.worker_id, WORKER_TOKEN_SIGNATURE, lifetime);
+    deps.log.info("worker registered", {
+      worker: row.worker_id,
+      user: user.username,
+      tags: row.tags,
+      groups: req.groups.map((g) => `${g.group}:${g.role}`),
+    });
+    return c.json({ worker_id: row.worker_id, token, redis_url: null });
+  });
+
+  app.delete("/", worker, async (c) => {
+    await removeWorkers(deps.sql, [c.var.worker.id]);
+    deps.log.info("worker unregistered", { worker: c.var.worker.uuid });
+    return c.body(null, 200);
+  });
+
+  app.post("/heartbeat", worker, async (c) => {
+    await touchWorker(deps.sql, c.var.worker.id);
+    return c.body(null, 200);
+  });
+
+  app.get("/tasks", worker, async (c) => {
+    const w = c.var.worker;
+    if (w.state === WorkerStateCode.GracefulShutdown) return c.json(null);
+    const task = await claimTaskForWorker(deps.sql, w.id, w.tags);
+    if (task === null) {
+      await touchWorker(deps.sql, w.id);
+      return c.json(null);
+    }
+    deps.log.info("task dispatched", { task_uuid: task.uuid, worker: w.uuid });
+    const resp: WorkerTaskResp = {
+      id: task.id,
+      uuid: task.uuid,
+      timeout: formatDuration(task.timeout * 1000),
+      spec: task.spec,
+      upstream_task_uuid: task.upstream_task_uuid,
+    };
+    return c.json(resp);
+  });
+
+  app.post("/tasks", worker, async (c) => {
+    const req = await readJson(c, ReportTaskReqSchema);
+    const w = c.var.worker;
+    const op = req.op;
+    if (op === "Finish" || op === "Cancel") {
+      await reportEnd(deps.sql, w.id, req.id, op === "Cancel");
+      return c.json({ url: null });
+    }
+    if ("Upload" in op) {
+      const url = await reportUpload(
+        deps.sql,
+        deps.blobs,
+        w.id,
+        req.id,
+        op.Upload.content_type,
+        op.Upload.content_length,
+      );
+      return c.json({ url });
+    }
+    if ("Submit" in op) {
+      const uuid = await reportSubmit(deps.sql, w.id, req.id, op.Submit);
+      deps.log.info("downstream task submitted", { task_uuid: uuid, worker: w.uuid });
+      return c.json({ url: null });
+    }
+    await reportCommit(deps.sql, deps.log, w, req.id, op.Commit);
+    return c.json({ url: null });
+  });
+
+  app.get("/tasks/:uuid", worker, async (c) => {
+    const task = await getTask(deps.sql, param(c, "uuid", UuidSchema));
+    const resp: WorkerTaskResp = {
+      id: task.id,
+      uuid: task.uuid,
+      timeout: formatDuration(task.timeout * 1000),
+      spec: task.spec,
+      upstream_task_uuid: task.upstream_task_uuid,
+      state: TASK_STATES[task.state] ?? "Unknown",
+      result: task.archived ? task.result : null,
+    };
+    return c.json(resp);
+  });
+
+  app.get("/tasks/:uuid/artifacts/:content_type", worker, async (c) => {
+    const uuid = param(c, "uuid", UuidSchema);
+    const ct = param(c, "content_type", ArtifactContentTypeSchema);
+    const row = await getArtifact(deps.sql, uuid, ct);
+    const url = await deps.blobs.presignGet("artifacts", artifactKey(uuid, ct), downloadUrlTtlSec(row.size));
+    return c.json({ url, size: row.size });
+  });
+
+  return app;
+}

@@ -1,0 +1,51 @@
+/**
+ * Dispatch to independent workers: one statement picks the best Ready task
+ * the worker may run and marks it Running, skipping rows other claimers hold
+ * (`FOR UPDATE SKIP LOCKED`), so any number of workers and coordinators can
+ * claim concurrently without per-worker queues in memory.
+ *
+ * Eligibility (SPEC §4): the task's group has Write or Admin on the worker,
+ * `worker.tags ⊇ task.tags`, and the task belongs to no suite. Order: higher
+ * priority first, then older.
+ */
+import type { Db } from "../db/connect.ts";
+import { TaskStateCode } from "../../shared/wire/tasks.ts";
+import type { TaskSpec } from "../../shared/wire/tasks.ts";
+
+/** What a worker receives for a claimed task. */
+export interface ClaimedTask {
+  id: number;
+  uuid: string;
+  timeout: number;
+  spec: TaskSpec;
+  upstream_task_uuid: string | null;
+}
+
+/** Group→worker roles that allow running the group's tasks (Write=1, Admin=2). */
+const RUNNABLE_ROLE_MIN = 1;
+
+/** Claims one task for the worker, or returns null when none is eligible. */
+export async function claimTaskForWorker(db: Db, workerId: number, workerTags: string[]): Promise<ClaimedTask | null> {
+  const [task] = await db<ClaimedTask[]>`
+    WITH candidate AS (
+      SELECT t.id FROM active_tasks t
+      WHERE t.state = ${TaskStateCode.Ready}
+        AND t.suite_uuid IS NULL
+        AND t.tags <@ ${workerTags}::text[]
+        AND t.group_id IN (
+          SELECT gw.group_id FROM group_worker gw WHERE gw.worker_id = ${workerId} AND gw.role >= ${RUNNABLE_ROLE_MIN}
+        )
+      ORDER BY t.priority DESC, t.id
+      LIMIT 1
+      FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+      UPDATE active_tasks t SET state = ${TaskStateCode.Running}, assigned_worker = ${workerId}, updated_at = now()
+      FROM candidate WHERE t.id = candidate.id
+      RETURNING t.id, t.uuid, t.timeout, t.spec, t.upstream_task_uuid
+    ), noted AS (
+      UPDATE workers SET assigned_task_id = (SELECT id FROM claimed), last_heartbeat = now(), updated_at = now()
+      WHERE id = ${workerId} AND EXISTS (SELECT 1 FROM claimed)
+    )
+    SELECT * FROM claimed`;
+  return task ?? null;
+}

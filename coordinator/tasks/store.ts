@@ -1,0 +1,203 @@
+/**
+ * Data access for tasks: bulk submission with per-group sequence numbers,
+ * lookups across active and archived rows, changes to Ready tasks, labels,
+ * cancellation and filtered queries.
+ */
+import { type Db, jsonb, type Sql } from "../db/connect.ts";
+import { badRequest, notFound } from "../../shared/errors.ts";
+import { parseDuration } from "../../shared/config/duration.ts";
+import {
+  type SubmitTaskResp,
+  type TaskFilter,
+  type TaskSpec,
+  TaskStateCode,
+  type ValidSubmitTaskReq,
+} from "../../shared/wire/tasks.ts";
+import { TASK_COLUMNS, type TaskRow } from "./rows.ts";
+import { taskFilterSql } from "./filter.ts";
+
+/** One task to insert. */
+export interface NewTask {
+  creatorId: number;
+  groupId: number;
+  req: ValidSubmitTaskReq;
+  /** Ready for normal submissions, Pending for downstream tasks. */
+  state: typeof TaskStateCode.Ready | typeof TaskStateCode.Pending;
+  upstreamUuid?: string;
+}
+
+/** Timeout of a request in whole seconds (validated by the schema, at least 1). */
+export function timeoutSeconds(timeout: string): number {
+  const ms = parseDuration(timeout);
+  if (ms === null || ms <= 0) throw badRequest(`invalid timeout "${timeout}"`);
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/**
+ * Inserts tasks in one transaction: one counter update per group reserves
+ * the per-group `task_id`s, one statement inserts every row.
+ */
+export async function insertTasks(sql: Sql | Db, tasks: NewTask[]): Promise<SubmitTaskResp[]> {
+  if (tasks.length === 0) return [];
+  const run = async (tx: Db) => {
+    const perGroup = new Map<number, number>();
+    for (const t of tasks) perGroup.set(t.groupId, (perGroup.get(t.groupId) ?? 0) + 1);
+    const next = new Map<number, number>();
+    for (const [groupId, n] of [...perGroup].sort((a, b) => a[0] - b[0])) {
+      const [row] = await tx<{ task_count: number }[]>`
+        UPDATE groups SET task_count = task_count + ${n}, updated_at = now() WHERE id = ${groupId}
+        RETURNING task_count`;
+      next.set(groupId, row.task_count - n + 1);
+    }
+    const rows = tasks.map((t) => {
+      const taskId = next.get(t.groupId)!;
+      next.set(t.groupId, taskId + 1);
+      return {
+        creator_id: t.creatorId,
+        group_id: t.groupId,
+        task_id: taskId,
+        uuid: crypto.randomUUID(),
+        tags: [...new Set(t.req.tags)],
+        labels: [...new Set(t.req.labels)],
+        state: t.state,
+        timeout: timeoutSeconds(t.req.timeout),
+        priority: t.req.priority,
+        spec: t.req.task_spec,
+        upstream_task_uuid: t.upstreamUuid ?? null,
+        suite_uuid: t.req.suite_uuid ?? null,
+      };
+    });
+    await tx`
+      INSERT INTO active_tasks (creator_id, group_id, task_id, uuid, tags, labels, state, timeout, priority, spec,
+        upstream_task_uuid, suite_uuid)
+      SELECT r.creator_id, r.group_id, r.task_id, r.uuid,
+        ARRAY(SELECT jsonb_array_elements_text(r.tags)), ARRAY(SELECT jsonb_array_elements_text(r.labels)),
+        r.state, r.timeout, r.priority, r.spec, r.upstream_task_uuid, r.suite_uuid
+      FROM jsonb_to_recordset(${jsonb(tx, rows)}) AS r(creator_id bigint, group_id bigint, task_id bigint,
+        uuid uuid, tags jsonb, labels jsonb, state int, timeout bigint, priority int, spec jsonb,
+        upstream_task_uuid uuid, suite_uuid uuid)`;
+    return rows.map((r) => ({ task_id: r.task_id, uuid: r.uuid }));
+  };
+  return "begin" in sql ? await (sql as Sql).begin(run) : await run(sql);
+}
+
+/** The task with this uuid, active or archived, or null. */
+export async function findTask(db: Db, uuid: string): Promise<TaskRow | null> {
+  const [active] = await db<TaskRow[]>`
+    SELECT ${db.unsafe(TASK_COLUMNS)}, NULL::uuid AS reporter_uuid, false AS archived
+    FROM active_tasks t JOIN users u ON u.id = t.creator_id JOIN groups g ON g.id = t.group_id
+    WHERE t.uuid = ${uuid}`;
+  if (active) return active;
+  const [archived] = await db<TaskRow[]>`
+    SELECT ${db.unsafe(TASK_COLUMNS)}, t.reporter_uuid, true AS archived
+    FROM archived_tasks t JOIN users u ON u.id = t.creator_id JOIN groups g ON g.id = t.group_id
+    WHERE t.uuid = ${uuid}`;
+  return archived ?? null;
+}
+
+/** The task with this uuid; 404 when absent. */
+export async function getTask(db: Db, uuid: string): Promise<TaskRow> {
+  const task = await findTask(db, uuid);
+  if (task === null) throw notFound(`task ${uuid} not found`);
+  return task;
+}
+
+/** Fields a change may set on a Ready task. */
+export interface TaskChanges {
+  tags?: string[];
+  timeoutSec?: number;
+  priority?: number;
+  spec?: TaskSpec;
+}
+
+/** Changes a Ready task; 404 when it is not (or no longer) Ready. */
+export async function changeReadyTask(db: Db, uuid: string, changes: TaskChanges): Promise<void> {
+  const result = await db`
+    UPDATE active_tasks SET
+      tags = COALESCE(${changes.tags ?? null}::text[], tags),
+      timeout = COALESCE(${changes.timeoutSec ?? null}::bigint, timeout),
+      priority = COALESCE(${changes.priority ?? null}::int, priority),
+      spec = COALESCE(${changes.spec ? jsonb(db, changes.spec) : null}::jsonb, spec),
+      updated_at = now()
+    WHERE uuid = ${uuid} AND state = ${TaskStateCode.Ready}`;
+  if (result.count === 0) throw notFound(`task ${uuid} is not Ready, so it cannot be changed`);
+}
+
+/** Replaces the labels of an active or archived task. */
+export async function replaceLabels(db: Db, uuid: string, labels: string[]): Promise<void> {
+  const unique = [...new Set(labels)];
+  const active = await db`UPDATE active_tasks SET labels = ${unique}, updated_at = now() WHERE uuid = ${uuid}`;
+  if (active.count > 0) return;
+  const archived = await db`UPDATE archived_tasks SET labels = ${unique}, updated_at = now() WHERE uuid = ${uuid}`;
+  if (archived.count === 0) throw notFound(`task ${uuid} not found`);
+}
+
+const USER_CANCELLATION = { exit_status: 0, msg: "UserCancellation" };
+
+/**
+ * Cancels Ready tasks among `uuids` whose group is in `groupIds` (null = any):
+ * each moves to `archived_tasks` as Cancelled in one statement. Returns the
+ * uuids cancelled.
+ */
+export async function cancelReadyTasks(db: Db, uuids: string[], groupIds: number[] | null): Promise<string[]> {
+  if (uuids.length === 0) return [];
+  const rows = await db<{ uuid: string }[]>`
+    WITH moved AS (
+      DELETE FROM active_tasks
+      WHERE uuid = ANY(${uuids}::uuid[]) AND state = ${TaskStateCode.Ready}
+        AND (${groupIds === null} OR group_id = ANY(${groupIds ?? []}::bigint[]))
+      RETURNING *
+    )
+    INSERT INTO archived_tasks (id, creator_id, group_id, task_id, uuid, tags, labels, state, assigned_worker,
+      timeout, priority, spec, result, upstream_task_uuid, downstream_task_uuid, suite_uuid, created_at, updated_at)
+    SELECT id, creator_id, group_id, task_id, uuid, tags, labels, ${TaskStateCode.Cancelled}, NULL,
+      timeout, priority, spec, ${jsonb(db, USER_CANCELLATION)}, upstream_task_uuid, downstream_task_uuid, suite_uuid,
+      created_at, now()
+    FROM moved
+    RETURNING uuid`;
+  return rows.map((r) => r.uuid);
+}
+
+/** Uuids of Ready tasks of a group matching a filter (for cancel-by-filter). */
+export async function readyTaskUuids(db: Db, groupId: number, filter: TaskFilter): Promise<string[]> {
+  const rows = await db<{ uuid: string }[]>`
+    SELECT t.uuid FROM active_tasks t JOIN users u ON u.id = t.creator_id
+    WHERE t.group_id = ${groupId} AND t.state = ${TaskStateCode.Ready} ${taskFilterSql(db, filter)}`;
+  return rows.map((r) => r.uuid);
+}
+
+/** Paging of a query. */
+export interface Page {
+  limit?: number | null;
+  offset?: number | null;
+}
+
+const ALL_TASKS = `(
+  SELECT id, creator_id, group_id, task_id, uuid, tags, labels, state, assigned_worker, timeout, priority, spec,
+    result, upstream_task_uuid, downstream_task_uuid, created_at, updated_at, NULL::uuid AS reporter_uuid,
+    false AS archived
+  FROM active_tasks
+  UNION ALL
+  SELECT id, creator_id, group_id, task_id, uuid, tags, labels, state, assigned_worker, timeout, priority, spec,
+    result, upstream_task_uuid, downstream_task_uuid, created_at, updated_at, reporter_uuid, true AS archived
+  FROM archived_tasks
+)`;
+
+/** Tasks of a group (active and archived) matching a filter, oldest first. */
+export async function queryTasks(db: Db, groupId: number, filter: TaskFilter, page: Page): Promise<TaskRow[]> {
+  return await db<TaskRow[]>`
+    SELECT ${db.unsafe(TASK_COLUMNS)}, t.reporter_uuid, t.archived
+    FROM ${db.unsafe(ALL_TASKS)} t JOIN users u ON u.id = t.creator_id JOIN groups g ON g.id = t.group_id
+    WHERE t.group_id = ${groupId} ${taskFilterSql(db, filter)}
+    ORDER BY t.id
+    LIMIT ${page.limit ?? null} OFFSET ${page.offset ?? 0}`;
+}
+
+/** How many tasks of a group match a filter. */
+export async function countTasks(db: Db, groupId: number, filter: TaskFilter): Promise<number> {
+  const [row] = await db<{ n: number }[]>`
+    SELECT count(*)::bigint AS n
+    FROM ${db.unsafe(ALL_TASKS)} t JOIN users u ON u.id = t.creator_id
+    WHERE t.group_id = ${groupId} ${taskFilterSql(db, filter)}`;
+  return row.n;
+}
