@@ -2,7 +2,10 @@
  * Dispatch to independent workers: one statement picks the best Ready task
  * the worker may run and marks it Running, skipping rows other claimers hold
  * (`FOR UPDATE SKIP LOCKED`), so any number of workers and coordinators can
- * claim concurrently without per-worker queues in memory.
+ * claim concurrently without per-worker queues in memory. It takes the head
+ * of each served group's Ready queue from the `active_tasks_ready_by_group`
+ * index and keeps the best of those heads, so a claim costs a few index
+ * probes at any queue length.
  *
  * Eligibility (SPEC §4): the task's group has Write or Admin on the worker,
  * `worker.tags ⊇ task.tags`, and the task belongs to no suite. Order: higher
@@ -28,16 +31,18 @@ const RUNNABLE_ROLE_MIN = 1;
 export async function claimTaskForWorker(db: Db, workerId: number, workerTags: string[]): Promise<ClaimedTask | null> {
   const [task] = await db<ClaimedTask[]>`
     WITH candidate AS (
-      SELECT t.id FROM active_tasks t
-      WHERE t.state = ${TaskStateCode.Ready}
-        AND t.suite_uuid IS NULL
-        AND t.tags <@ ${workerTags}::text[]
-        AND t.group_id IN (
-          SELECT gw.group_id FROM group_worker gw WHERE gw.worker_id = ${workerId} AND gw.role >= ${RUNNABLE_ROLE_MIN}
-        )
-      ORDER BY t.priority DESC, t.id
+      SELECT c.id FROM group_worker gw
+      CROSS JOIN LATERAL (
+        SELECT t.id, t.priority FROM active_tasks t
+        WHERE t.group_id = gw.group_id AND t.state = ${TaskStateCode.Ready} AND t.suite_uuid IS NULL
+          AND t.tags <@ ${workerTags}::text[]
+        ORDER BY t.priority DESC, t.id
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+      ) c
+      WHERE gw.worker_id = ${workerId} AND gw.role >= ${RUNNABLE_ROLE_MIN}
+      ORDER BY c.priority DESC, c.id
       LIMIT 1
-      FOR UPDATE SKIP LOCKED
     ), claimed AS (
       UPDATE active_tasks t SET state = ${TaskStateCode.Running}, assigned_worker = ${workerId}, updated_at = now()
       FROM candidate WHERE t.id = candidate.id

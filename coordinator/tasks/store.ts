@@ -3,7 +3,7 @@
  * lookups across active and archived rows, changes to Ready tasks, labels,
  * cancellation and filtered queries.
  */
-import { type Db, jsonb, type Sql } from "../db/connect.ts";
+import { type Db, jsonb } from "../db/connect.ts";
 import { badRequest, notFound } from "../../shared/errors.ts";
 import { parseDuration } from "../../shared/config/duration.ts";
 import {
@@ -34,51 +34,53 @@ export function timeoutSeconds(timeout: string): number {
 }
 
 /**
- * Inserts tasks in one transaction: one counter update per group reserves
- * the per-group `task_id`s, one statement inserts every row.
+ * Inserts tasks in a single statement: it locks the groups involved (in id
+ * order, so concurrent batches cannot deadlock), reserves each group's next
+ * `task_id`s by bumping `task_count`, and inserts every row. The group lock
+ * is held only while that statement runs.
  */
-export async function insertTasks(sql: Sql | Db, tasks: NewTask[]): Promise<SubmitTaskResp[]> {
+export async function insertTasks(db: Db, tasks: NewTask[]): Promise<SubmitTaskResp[]> {
   if (tasks.length === 0) return [];
-  const run = async (tx: Db) => {
-    const perGroup = new Map<number, number>();
-    for (const t of tasks) perGroup.set(t.groupId, (perGroup.get(t.groupId) ?? 0) + 1);
-    const next = new Map<number, number>();
-    for (const [groupId, n] of [...perGroup].sort((a, b) => a[0] - b[0])) {
-      const [row] = await tx<{ task_count: number }[]>`
-        UPDATE groups SET task_count = task_count + ${n}, updated_at = now() WHERE id = ${groupId}
-        RETURNING task_count`;
-      next.set(groupId, row.task_count - n + 1);
-    }
-    const rows = tasks.map((t) => {
-      const taskId = next.get(t.groupId)!;
-      next.set(t.groupId, taskId + 1);
-      return {
-        creator_id: t.creatorId,
-        group_id: t.groupId,
-        task_id: taskId,
-        uuid: crypto.randomUUID(),
-        tags: [...new Set(t.req.tags)],
-        labels: [...new Set(t.req.labels)],
-        state: t.state,
-        timeout: timeoutSeconds(t.req.timeout),
-        priority: t.req.priority,
-        spec: t.req.task_spec,
-        upstream_task_uuid: t.upstreamUuid ?? null,
-        suite_uuid: t.req.suite_uuid ?? null,
-      };
-    });
-    await tx`
-      INSERT INTO active_tasks (creator_id, group_id, task_id, uuid, tags, labels, state, timeout, priority, spec,
-        upstream_task_uuid, suite_uuid)
-      SELECT r.creator_id, r.group_id, r.task_id, r.uuid,
-        ARRAY(SELECT jsonb_array_elements_text(r.tags)), ARRAY(SELECT jsonb_array_elements_text(r.labels)),
-        r.state, r.timeout, r.priority, r.spec, r.upstream_task_uuid, r.suite_uuid
-      FROM jsonb_to_recordset(${jsonb(tx, rows)}) AS r(creator_id bigint, group_id bigint, task_id bigint,
-        uuid uuid, tags jsonb, labels jsonb, state int, timeout bigint, priority int, spec jsonb,
-        upstream_task_uuid uuid, suite_uuid uuid)`;
-    return rows.map((r) => ({ task_id: r.task_id, uuid: r.uuid }));
-  };
-  return "begin" in sql ? await (sql as Sql).begin(run) : await run(sql);
+  const rows = tasks.map((t, ord) => ({
+    ord,
+    creator_id: t.creatorId,
+    group_id: t.groupId,
+    uuid: crypto.randomUUID(),
+    tags: [...new Set(t.req.tags)],
+    labels: [...new Set(t.req.labels)],
+    state: t.state,
+    timeout: timeoutSeconds(t.req.timeout),
+    priority: t.req.priority,
+    spec: t.req.task_spec,
+    upstream_task_uuid: t.upstreamUuid ?? null,
+    suite_uuid: t.req.suite_uuid ?? null,
+  }));
+  const inserted = await db<{ uuid: string; task_id: number }[]>`
+    WITH input AS (
+      SELECT r.*, row_number() OVER (PARTITION BY r.group_id ORDER BY r.ord) AS rn
+      FROM jsonb_to_recordset(${jsonb(db, rows)}) AS r(ord int, creator_id bigint, group_id bigint, uuid uuid,
+        tags jsonb, labels jsonb, state int, timeout bigint, priority int, spec jsonb, upstream_task_uuid uuid,
+        suite_uuid uuid)
+    ), counts AS (
+      SELECT group_id, count(*) AS n FROM input GROUP BY group_id
+    ), locked AS (
+      SELECT id FROM groups WHERE id IN (SELECT group_id FROM counts) ORDER BY id FOR UPDATE
+    ), bumped AS (
+      UPDATE groups g SET task_count = g.task_count + c.n, updated_at = now()
+      FROM counts c JOIN locked l ON l.id = c.group_id
+      WHERE g.id = c.group_id
+      RETURNING g.id, g.task_count - c.n AS base
+    )
+    INSERT INTO active_tasks (creator_id, group_id, task_id, uuid, tags, labels, state, timeout, priority, spec,
+      upstream_task_uuid, suite_uuid)
+    SELECT i.creator_id, i.group_id, b.base + i.rn, i.uuid,
+      ARRAY(SELECT jsonb_array_elements_text(i.tags)), ARRAY(SELECT jsonb_array_elements_text(i.labels)),
+      i.state, i.timeout, i.priority, i.spec, i.upstream_task_uuid, i.suite_uuid
+    FROM input i JOIN bumped b ON b.id = i.group_id
+    ORDER BY i.ord
+    RETURNING uuid, task_id`;
+  const byUuid = new Map(inserted.map((r) => [r.uuid, r.task_id]));
+  return rows.map((r) => ({ task_id: byUuid.get(r.uuid)!, uuid: r.uuid }));
 }
 
 /** The task with this uuid, active or archived, or null. */
