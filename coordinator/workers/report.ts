@@ -105,9 +105,9 @@ export async function reportSubmit(
 }
 
 /**
- * Commit: moves the task to `archived_tasks` with its result and reporter,
- * makes its Pending downstream tasks Ready, frees the worker (removing it if
- * it was shutting down gracefully).
+ * Commit: in one statement, moves the task to `archived_tasks` with its
+ * result and reporter, makes its Pending downstream tasks Ready and frees the
+ * worker; then removes the worker if it was shutting down gracefully.
  */
 export async function reportCommit(
   sql: Sql,
@@ -116,28 +116,37 @@ export async function reportCommit(
   taskId: number,
   result: TaskResultSpec,
 ): Promise<void> {
-  const uuid = await sql.begin(async (tx) => {
-    const held = await heldTask(tx, taskId, worker.id, true);
-    const finalState = held.state === TaskStateCode.Running ? TaskStateCode.Finished : held.state;
-    await tx`
-      WITH moved AS (DELETE FROM active_tasks WHERE id = ${held.id} RETURNING *)
+  const [row] = await sql<{ uuid: string | null; worker_state: number | null }[]>`
+    WITH moved AS (
+      DELETE FROM active_tasks
+      WHERE id = ${taskId} AND assigned_worker = ${worker.id} AND state = ANY(${HELD_STATES}::int[])
+      RETURNING *
+    ), archived AS (
       INSERT INTO archived_tasks (id, creator_id, group_id, task_id, uuid, tags, labels, state, assigned_worker,
         timeout, priority, spec, result, upstream_task_uuid, downstream_task_uuid, suite_uuid, reporter_uuid,
         created_at, updated_at)
-      SELECT id, creator_id, group_id, task_id, uuid, tags, labels, ${finalState}, assigned_worker, timeout,
-        priority, spec, ${jsonb(tx, result)}, upstream_task_uuid, downstream_task_uuid, suite_uuid,
-        ${worker.uuid}, created_at, now()
-      FROM moved`;
-    await tx`
+      SELECT id, creator_id, group_id, task_id, uuid, tags, labels,
+        CASE WHEN state = ${TaskStateCode.Running} THEN ${TaskStateCode.Finished} ELSE state END,
+        assigned_worker, timeout, priority, spec, ${jsonb(sql, result)}, upstream_task_uuid, downstream_task_uuid,
+        suite_uuid, ${worker.uuid}, created_at, now()
+      FROM moved
+      RETURNING uuid
+    ), released AS (
       UPDATE active_tasks SET state = ${TaskStateCode.Ready}, updated_at = now()
-      WHERE upstream_task_uuid = ${held.uuid} AND state = ${TaskStateCode.Pending}`;
-    const [w] = await tx<{ state: number }[]>`
-      UPDATE workers SET assigned_task_id = NULL, updated_at = now() WHERE id = ${worker.id} RETURNING state`;
-    if (w?.state === WorkerStateCode.GracefulShutdown) await removeWorkers(tx, [worker.id]);
-    return held.uuid;
-  });
+      WHERE upstream_task_uuid IN (SELECT uuid FROM moved) AND state = ${TaskStateCode.Pending}
+    ), freed AS (
+      UPDATE workers SET assigned_task_id = NULL, updated_at = now()
+      WHERE id = ${worker.id} AND EXISTS (SELECT 1 FROM moved)
+      RETURNING state
+    )
+    SELECT (SELECT uuid FROM archived) AS uuid, (SELECT state FROM freed) AS worker_state`;
+  if (!row?.uuid) throw notFound(`task ${taskId} is not assigned to this worker`);
+  if (row.worker_state === WorkerStateCode.GracefulShutdown) {
+    await removeWorkers(sql, [worker.id]);
+    log.info("worker removed after its last task (graceful shutdown)", { worker: worker.uuid });
+  }
   log.info("task committed", {
-    task_uuid: uuid,
+    task_uuid: row.uuid,
     worker: worker.uuid,
     exit_status: result.exit_status,
     msg: result.msg,
