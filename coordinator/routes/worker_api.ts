@@ -21,6 +21,8 @@ import { reportCommit, reportEnd, reportSubmit, reportUpload } from "../workers/
 import { getTask } from "../tasks/store.ts";
 import { artifactKey, getArtifact } from "../artifacts/store.ts";
 import { downloadUrlTtlSec } from "../storage/blob_store.ts";
+import { attachmentStorageKey, getAttachment } from "../attachments/store.ts";
+import { AttachmentKeySchema } from "../../shared/wire/storage.ts";
 
 const UuidSchema = z.uuid();
 
@@ -131,6 +133,18 @@ export function workerApiRoutes(deps: AppDeps): Hono<AppEnv> {
     const ct = param(c, "content_type", ArtifactContentTypeSchema);
     const row = await getArtifact(deps.sql, uuid, ct);
     const url = await deps.blobs.presignGet("artifacts", artifactKey(uuid, ct), downloadUrlTtlSec(row.size));
+    return c.json({ url, size: row.size });
+  });
+
+  app.get("/tasks/:uuid/attachments/:key{.+}", worker, async (c) => {
+    const task = await getTask(deps.sql, param(c, "uuid", UuidSchema));
+    const key = param(c, "key", AttachmentKeySchema);
+    const row = await getAttachment(deps.sql, task.group_id, key);
+    const url = await deps.blobs.presignGet(
+      "attachments",
+      attachmentStorageKey(task.group_name, key),
+      downloadUrlTtlSec(row.size),
+    );
     return c.json({ url, size: row.size });
   });
 
