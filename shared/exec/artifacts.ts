@@ -1,0 +1,144 @@
+/**
+ * A finished task's artifacts: each non-empty one of `result/`, `exec-log/`
+ * and `std-log/` is packed into `<name>.tar.gz` (entries under `<name>/`, e.g.
+ * `std-log/stdout.log`) and uploaded through the presigned PUT URL that the
+ * `Upload` report returns. The upload streams the file with an exact
+ * `Content-Length` (presigned URLs are signed for it, and S3 refuses chunked
+ * bodies); `fetch` in Deno sends streamed bodies chunked, so this uses
+ * `node:http`.
+ */
+import * as tar from "tar";
+import { createReadStream } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { pipeline } from "node:stream/promises";
+import type { Logger } from "../log/logger.ts";
+import type { ArtifactContentType } from "../wire/tasks.ts";
+import { TaskGoneError, type TaskReporter, WorkerRemovedError } from "./reporter.ts";
+import { type TaskWorkDir, WORK_SUBDIRS } from "./workdir.ts";
+
+/** Artifact kinds in upload order, with the work dir entry each one packs. */
+export const ARTIFACT_DIRS: readonly { contentType: ArtifactContentType; dir: string }[] = [
+  { contentType: "result", dir: WORK_SUBDIRS.result },
+  { contentType: "exec-log", dir: WORK_SUBDIRS.execLog },
+  { contentType: "std-log", dir: WORK_SUBDIRS.stdLog },
+];
+
+/** True when `path` is a directory with at least one entry. */
+async function hasEntries(path: string): Promise<boolean> {
+  try {
+    for await (const _ of Deno.readDir(path)) return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+  return false;
+}
+
+/**
+ * Packs `<root>/<name>/` into the gzip tarball `outFile` with entries under
+ * `<name>/`; resolves with its size, or null (no file) when the directory is
+ * empty or missing.
+ */
+export async function archiveDir(root: string, name: string, outFile: string): Promise<number | null> {
+  if (!await hasEntries(`${root}/${name}`)) return null;
+  await tar.create({ gzip: true, file: outFile, cwd: root }, [name]);
+  return (await Deno.stat(outFile)).size;
+}
+
+/** An upload answered with a non-2xx status. */
+export class UploadRejectedError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = "UploadRejectedError";
+    this.status = status;
+  }
+}
+
+/** PUTs the file at `path` (of `size` bytes) to `url`, streaming it with that exact `Content-Length`. */
+export async function putFile(url: string, path: string, size: number, signal?: AbortSignal): Promise<void> {
+  const target = new URL(url);
+  const request = target.protocol === "https:" ? httpsRequest : httpRequest;
+  await new Promise<void>((resolve, reject) => {
+    const req = request(target, { method: "PUT", headers: { "Content-Length": String(size) }, signal }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => body += chunk);
+      res.on("error", reject);
+      res.on("end", () => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) return resolve();
+        const detail = body.trim().slice(0, 300);
+        reject(new UploadRejectedError(status, `upload answered HTTP ${status}${detail ? `: ${detail}` : ""}`));
+      });
+    });
+    req.on("error", reject);
+    pipeline(createReadStream(path), req).catch(reject);
+  });
+}
+
+/** Options of `uploadArtifacts`. */
+export interface UploadOptions {
+  /** Absolute deadline (epoch ms) of the whole upload phase. */
+  deadline: number;
+  signal?: AbortSignal;
+  log: Logger;
+}
+
+/** Transfer attempts per artifact when the connection fails (not when the store answers an error). */
+const UPLOAD_ATTEMPTS = 3;
+
+/**
+ * Packs and uploads every non-empty artifact directory of `dir`. Resolves
+ * `done` (an artifact that fails is logged and skipped), `timeout` when the
+ * deadline passed, or `interrupted`. `TaskGoneError` and `WorkerRemovedError`
+ * propagate.
+ */
+export async function uploadArtifacts(
+  taskId: number,
+  dir: TaskWorkDir,
+  reporter: TaskReporter,
+  options: UploadOptions,
+): Promise<"done" | "timeout" | "interrupted"> {
+  const { log } = options;
+  const timeout = AbortSignal.timeout(Math.max(0, options.deadline - Date.now()));
+  const signal = AbortSignal.any(options.signal ? [options.signal, timeout] : [timeout]);
+  const stopped = () => options.signal?.aborted ? "interrupted" : "timeout";
+  for (const { contentType, dir: name } of ARTIFACT_DIRS) {
+    if (signal.aborted) return stopped();
+    const file = `${dir.root}/${contentType}.tar.gz`;
+    let size: number | null;
+    try {
+      size = await archiveDir(dir.root, name, file);
+    } catch (error) {
+      log.error("cannot pack artifact", { content_type: contentType, error });
+      continue;
+    }
+    if (size === null) continue;
+    try {
+      const url = await reporter.report(
+        taskId,
+        { Upload: { content_type: contentType, content_length: size } },
+        signal,
+      );
+      if (url === null) throw new Error("the coordinator returned no upload URL");
+      for (let attempt = 1;; attempt++) {
+        try {
+          await putFile(url, file, size, signal);
+          break;
+        } catch (error) {
+          if (signal.aborted || error instanceof UploadRejectedError || attempt >= UPLOAD_ATTEMPTS) throw error;
+          log.warn("artifact upload failed; retrying", { content_type: contentType, attempt, error });
+          await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));
+        }
+      }
+      log.info("artifact uploaded", { content_type: contentType, size });
+    } catch (error) {
+      if (error instanceof TaskGoneError || error instanceof WorkerRemovedError) throw error;
+      if (signal.aborted) return stopped();
+      log.error("artifact upload failed", { content_type: contentType, size, error });
+    }
+  }
+  return "done";
+}

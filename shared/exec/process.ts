@@ -1,0 +1,274 @@
+/**
+ * Runs a task's command line as its own process group, with a timeout.
+ *
+ * Process group: the task is spawned with `Deno.Command`'s `detached: true`,
+ * which makes the child call setsid(2) before exec, so it leads a new session
+ * and process group (pgid = pid) that every process it forks joins. We chose
+ * this over wrapping the command in util-linux `setsid(1)` because it needs no
+ * extra executable and no fork, and it cannot fork away from us (`setsid(1)`
+ * forks when its caller already leads a group, and then `--wait` loses a
+ * signal death). The whole group is signalled with kill(-pgid, sig).
+ *
+ * Termination (timeout, worker shutdown): SIGTERM to the group, wait until no
+ * living member is left or the grace period (10 s by default) is over, then
+ * SIGKILL to the group. After a normal exit, members the task left behind are
+ * terminated the same way, so no process of a task survives it. (A process
+ * that calls setsid(2) itself leaves the group and escapes this; so does the
+ * group when the worker itself is SIGKILLed.)
+ *
+ * Living members are found in `/proc/<pid>/stat` (zombies do not count: where
+ * PID 1 does not reap orphans they linger forever, yet they are dead).
+ */
+import type { Logger } from "../log/logger.ts";
+import { describeWaitStatus, exitCodeStatus, waitStatusOf } from "./exit_status.ts";
+
+/** What to run. */
+export interface ProcessSpec {
+  /** Program and arguments, run directly (no shell); the program is looked up in PATH. */
+  args: string[];
+  /** The complete environment of the process. */
+  env: Record<string, string>;
+  /** Working directory. */
+  cwd: string;
+  /** Files receiving stdout/stderr; when absent the stream is discarded. */
+  stdoutPath?: string;
+  stderrPath?: string;
+}
+
+/** How to supervise it. */
+export interface ProcessRunOptions {
+  /** Wall-clock limit; on expiry the group is terminated and the outcome is `timeout`. */
+  timeoutMs: number;
+  /** Time between SIGTERM and SIGKILL when terminating the group (default 10 s). */
+  killGraceMs?: number;
+  /** Aborting terminates the group; the outcome is then `interrupted`. */
+  signal?: AbortSignal;
+  /** Logger carrying the task's context (task uuid). */
+  log: Logger;
+}
+
+/** How the process ended; `waitStatus` is the raw wait status (see `exit_status.ts`). */
+export interface ProcessOutcome {
+  /** `exited` on its own, killed after `timeout`, or `interrupted` through `signal`. */
+  kind: "exited" | "timeout" | "interrupted";
+  waitStatus: number;
+  /** Process id (= process group id); null when it could not be spawned. */
+  pid: number | null;
+}
+
+/** Default grace period between SIGTERM and SIGKILL. */
+export const DEFAULT_KILL_GRACE_MS = 10_000;
+
+/** Process groups of tasks currently running in this process. */
+const liveGroups = new Set<number>();
+
+/** Sends SIGKILL to every task process group still running; for a worker that must exit at once. */
+export function killAllTaskGroupsSync(): void {
+  for (const pgid of liveGroups) signalGroup(pgid, "SIGKILL");
+}
+
+/** Sends `signal` to process group `pgid`; false when the group no longer exists. */
+export function signalGroup(pgid: number, signal: Deno.Signal): boolean {
+  try {
+    Deno.kill(-pgid, signal);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/** Pids of the members of group `pgid` that are alive (not zombies). */
+export function livingGroupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  let entries: Iterable<Deno.DirEntry>;
+  try {
+    entries = Deno.readDirSync("/proc");
+  } catch {
+    // No procfs (not Linux): fall back to the kernel's view, which counts zombies too.
+    return signalProbe(pgid) ? [pgid] : [];
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    let stat: string;
+    try {
+      stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+    } catch {
+      continue; // exited while we were scanning
+    }
+    // Format: pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const state = fields[0];
+    const pgrp = Number(fields[2]);
+    if (pgrp === pgid && state !== "Z" && state !== "X") members.push(Number(entry.name));
+  }
+  return members;
+}
+
+function signalProbe(pgid: number): boolean {
+  try {
+    Deno.kill(-pgid, "SIGCONT");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Resolves once no living member of `pgid` is left, or after `ms`; true when none is left. */
+async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (livingGroupMembers(pgid).length === 0) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(Math.min(100, Math.max(1, deadline - Date.now())));
+  }
+}
+
+/**
+ * Terminates process group `pgid`: SIGTERM, up to `graceMs` for every member
+ * to exit, then SIGKILL to whatever is left. Resolves when the group is gone
+ * (or, after SIGKILL, 5 s at most).
+ */
+export async function terminateGroup(pgid: number, graceMs: number, log: Logger): Promise<void> {
+  if (!signalGroup(pgid, "SIGTERM")) return;
+  if (await waitGroupGone(pgid, graceMs)) return;
+  const left = livingGroupMembers(pgid);
+  log.warn("task processes survived SIGTERM; sending SIGKILL", { pgid, pids: left, grace_ms: graceMs });
+  signalGroup(pgid, "SIGKILL");
+  if (!await waitGroupGone(pgid, 5_000)) {
+    log.error("task processes still alive after SIGKILL", { pgid, pids: livingGroupMembers(pgid) });
+  }
+}
+
+/** Copies a child's output stream into a file; `stop` ends the copy early (stream held open by an escapee). */
+function copyToFile(stream: ReadableStream<Uint8Array>, path: string, log: Logger) {
+  const reader = stream.getReader();
+  const done = (async () => {
+    const file = await Deno.open(path, { write: true, create: true, truncate: true });
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        let offset = 0;
+        while (offset < value.length) offset += await file.write(value.subarray(offset));
+      }
+    } finally {
+      file.close();
+    }
+  })().catch((error) => log.error("cannot write task output", { path, error }));
+  return {
+    done,
+    stop: () => reader.cancel().catch((error) => log.warn("cannot close task output", { path, error })),
+  };
+}
+
+/** Waits for `promise` at most `ms`; true when it settled in time. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Spawn failures get the statuses a shell or `/usr/bin/env` would give: 127 not found, 126 not executable. */
+function spawnFailureStatus(error: unknown): number {
+  return exitCodeStatus(error instanceof Deno.errors.NotFound ? 127 : 126);
+}
+
+/**
+ * Runs `spec` to completion (or timeout, or interruption) and returns how it
+ * ended. No process of the group is alive when this resolves. A program that
+ * cannot be spawned yields exit status 127 (not found) or 126 (otherwise),
+ * with the reason written to the stderr file when there is one.
+ */
+export async function runTaskProcess(spec: ProcessSpec, options: ProcessRunOptions): Promise<ProcessOutcome> {
+  const { log } = options;
+  const graceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  if (options.signal?.aborted) return { kind: "interrupted", waitStatus: 0, pid: null };
+
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(spec.args[0], {
+      args: spec.args.slice(1),
+      env: spec.env,
+      clearEnv: true,
+      cwd: spec.cwd,
+      stdin: "null",
+      stdout: spec.stdoutPath === undefined ? "null" : "piped",
+      stderr: spec.stderrPath === undefined ? "null" : "piped",
+      detached: true,
+    }).spawn();
+  } catch (error) {
+    const waitStatus = spawnFailureStatus(error);
+    log.error("task process could not be spawned", { args: spec.args, error, exit_status: waitStatus });
+    if (spec.stdoutPath !== undefined) await Deno.writeTextFile(spec.stdoutPath, "");
+    if (spec.stderrPath !== undefined) {
+      await Deno.writeTextFile(
+        spec.stderrPath,
+        `mitosis-worker: cannot run ${spec.args[0]}: ${(error as Error).message}\n`,
+      );
+    }
+    return { kind: "exited", waitStatus, pid: null };
+  }
+
+  const pid = child.pid;
+  liveGroups.add(pid);
+  const started = performance.now();
+  log.info("task process spawned", { pid, args: spec.args });
+
+  const copies = [
+    spec.stdoutPath === undefined ? undefined : copyToFile(child.stdout, spec.stdoutPath, log),
+    spec.stderrPath === undefined ? undefined : copyToFile(child.stderr, spec.stderrPath, log),
+  ].filter((c) => c !== undefined);
+
+  let kind: ProcessOutcome["kind"] = "exited";
+  let terminating: Promise<void> | undefined;
+  const terminate = (why: "timeout" | "interrupted") => {
+    if (terminating !== undefined) return;
+    kind = why;
+    log.info(why === "timeout" ? "task timed out; terminating its process group" : "terminating task process group", {
+      pid,
+      grace_ms: graceMs,
+    });
+    terminating = terminateGroup(pid, graceMs, log);
+  };
+  const timer = setTimeout(() => terminate("timeout"), options.timeoutMs);
+  const onAbort = () => terminate("interrupted");
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+
+  let status: Deno.CommandStatus;
+  try {
+    status = await child.status;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+  const waitStatus = waitStatusOf(status);
+  if (terminating !== undefined) await terminating;
+  else if (livingGroupMembers(pid).length > 0) {
+    log.warn("task left processes behind; terminating them", { pid, pids: livingGroupMembers(pid) });
+    await terminateGroup(pid, graceMs, log);
+  }
+  liveGroups.delete(pid);
+
+  // The group is gone, so the pipes are closed, unless a process escaped the group.
+  const copying = Promise.all(copies.map((c) => c.done));
+  if (!await settlesWithin(copying, 2_000)) {
+    log.warn("task output still open after the task ended; closing it", { pid });
+    await Promise.all(copies.map((c) => c.stop()));
+    await copying;
+  }
+  log.info("task process exited", {
+    pid,
+    outcome: kind,
+    exit_status: waitStatus,
+    status: describeWaitStatus(waitStatus),
+    duration_ms: Math.round(performance.now() - started),
+  });
+  return { kind, waitStatus, pid };
+}

@@ -1,0 +1,167 @@
+/**
+ * Runs `worker/main.ts` as a real subprocess in a sandbox (temporary HOME,
+ * config, credential cache and cache dir; a clean environment) and waits for
+ * its `mitosis-worker <uuid> registered with <url>` line. Dispose it to stop
+ * it (SIGTERM, then SIGKILL) and remove the sandbox.
+ */
+
+const MAIN = new URL("../../worker/main.ts", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+/** Options of `spawnWorker`. */
+export interface SpawnWorkerOptions {
+  user: string;
+  password: string;
+  /** Extra flags (defaults: `--polling-interval 200ms --heartbeat-interval 1s --retain`). */
+  args?: string[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** How long to wait for registration (default 60 s). */
+  timeoutMs?: number;
+}
+
+/** A running worker process. */
+export interface SpawnedWorker extends AsyncDisposable {
+  /** The worker's uuid, from its registered line. */
+  readonly uuid: string;
+  readonly process: Deno.ChildProcess;
+  /** The sandbox directory (HOME). */
+  readonly dir: string;
+  /** The worker's own cache dir, `<cache_dir>/<uuid>`. */
+  readonly cacheDir: string;
+  /** Everything written to stdout / stderr so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Sends a signal (ignored once it has exited). */
+  kill(signal: Deno.Signal): void;
+  /** Waits for exit at most `timeoutMs`; resolves with the exit code, or null when still running. */
+  waitExit(timeoutMs: number): Promise<number | null>;
+  /** SIGTERM, then SIGKILL after `graceMs` (default 20 s); resolves with the exit code. */
+  stop(graceMs?: number): Promise<number>;
+}
+
+/** Deno's cache directory, passed on so a temporary HOME does not empty it. */
+export function denoDir(): string {
+  const explicit = Deno.env.get("DENO_DIR");
+  if (explicit) return explicit;
+  const home = Deno.env.get("HOME") ?? ".";
+  return `${Deno.env.get("XDG_CACHE_HOME") || `${home}/.cache`}/deno`;
+}
+
+/** Starts a worker for `coordinatorUrl` and waits until it has registered. */
+export async function spawnWorker(coordinatorUrl: string, options: SpawnWorkerOptions): Promise<SpawnedWorker> {
+  const dir = await Deno.makeTempDir({ prefix: "mitosis-test-worker-" });
+  const cacheRoot = `${dir}/cache`;
+  const args = [
+    "run",
+    "--allow-all",
+    MAIN,
+    "--coordinator",
+    coordinatorUrl,
+    "--user",
+    options.user,
+    "--password",
+    options.password,
+    "--cache-dir",
+    cacheRoot,
+    "--polling-interval",
+    "200ms",
+    "--heartbeat-interval",
+    "1s",
+    "--retain", // keep the test's own tokens of that user valid
+    ...(options.args ?? []),
+  ];
+  const process = new Deno.Command(Deno.execPath(), {
+    args,
+    env: {
+      HOME: dir,
+      XDG_CONFIG_HOME: `${dir}/config`,
+      XDG_CACHE_HOME: `${dir}/xdg-cache`,
+      DENO_DIR: denoDir(),
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      RUST_BACKTRACE: "0",
+      NO_COLOR: "1",
+      ...options.env,
+    },
+    clearEnv: true,
+    cwd: dir,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+
+  let stdoutText = "";
+  let stderrText = "";
+  const drained = Promise.all([
+    (async () => {
+      for await (const chunk of process.stdout) stdoutText += decoder.decode(chunk);
+    })(),
+    (async () => {
+      for await (const chunk of process.stderr) stderrText += decoder.decode(chunk);
+    })(),
+  ]);
+  let exitCode: number | null = null;
+  const exited = process.status.then(async (status) => {
+    await drained;
+    exitCode = status.code;
+    return status.code;
+  });
+
+  const waitExit = async (timeoutMs: number): Promise<number | null> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), timeoutMs));
+    try {
+      return await Promise.race([exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const kill = (signal: Deno.Signal) => {
+    if (exitCode !== null) return;
+    try {
+      process.kill(signal);
+    } catch {
+      // exited between the check and the signal
+    }
+  };
+  const stop = async (graceMs = 20_000): Promise<number> => {
+    kill("SIGTERM");
+    const code = await waitExit(graceMs);
+    if (code !== null) return code;
+    kill("SIGKILL");
+    return await exited;
+  };
+  const cleanup = async () => {
+    await stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {/* already gone */});
+  };
+
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  let uuid: string | undefined;
+  while (uuid === undefined) {
+    uuid = /mitosis-worker (\S+) registered with /.exec(stdoutText)?.[1];
+    if (uuid !== undefined) break;
+    const code = await waitExit(50);
+    if (code !== null || Date.now() > deadline) {
+      await cleanup();
+      throw new Error(
+        code !== null
+          ? `worker exited with ${code} before registering:\n${stderrText}`
+          : `worker did not register in time:\n${stderrText}`,
+      );
+    }
+  }
+
+  return {
+    uuid,
+    process,
+    dir,
+    cacheDir: `${cacheRoot}/${uuid}`,
+    stdout: () => stdoutText,
+    stderr: () => stderrText,
+    kill,
+    waitExit,
+    stop,
+    [Symbol.asyncDispose]: cleanup,
+  };
+}
