@@ -13,10 +13,44 @@ export {
   saveCredential,
 } from "./shared/client/credentials.ts";
 export { md5Array } from "./shared/client/md5.ts";
+export type {
+  TaskFilterInput,
+  TasksApi,
+  TasksCancelByFilterResp,
+  TasksCancelByUuidsResp,
+} from "./shared/client/tasks_api.ts";
+export type {
+  ArtifactDownloadItem,
+  ArtifactsApi,
+  ArtifactsByFilterReq,
+  ArtifactsDeleteByFilterResp,
+  ArtifactsDeleteByUuidsResp,
+} from "./shared/client/artifacts_api.ts";
+export type {
+  AttachmentDownloadItem,
+  AttachmentMetadata,
+  AttachmentsApi,
+  AttachmentsByFilterReq,
+  AttachmentsDeleteByFilterResp,
+  AttachmentsDeleteByKeysResp,
+  AttachmentsQueryReq,
+  AttachmentsQueryResp,
+} from "./shared/client/attachments_api.ts";
+export type {
+  WorkersApi,
+  WorkerShutdownOp,
+  WorkersShutdownByFilterReq,
+  WorkersShutdownByFilterResp,
+  WorkersShutdownByUuidsResp,
+} from "./shared/client/workers_api.ts";
+export { downloadFile, type TransferProgress, type TransferResult, uploadFile } from "./shared/client/transfer.ts";
 export * from "./shared/wire/common.ts";
 export * from "./shared/wire/auth.ts";
 export * from "./shared/wire/groups.ts";
 export * from "./shared/wire/admin.ts";
+export * from "./shared/wire/tasks.ts";
+export * from "./shared/wire/workers.ts";
+export * from "./shared/wire/storage.ts";
 
 if (import.meta.main) {
   // Loaded only when run as the CLI, so SDK users do not load commander.

@@ -73,13 +73,25 @@ const results = [];
 for (let i = 0; i < runs; i++) results.push(await once());
 if (results.some((r) => r.done !== 10_000)) throw new Error("not every task was committed");
 printTable(["figure", "median", "runs"], [
-  ["batch submit (tasks/s, 10k in batches of 1k)", median(results.map((r) => r.submitRate)).toFixed(0),
-    results.map((r) => r.submitRate.toFixed(0)).join(" ")],
-  ["claim+finish+commit, 8 HTTP workers (tasks/s)", median(results.map((r) => r.claimRate)).toFixed(0),
-    results.map((r) => r.claimRate.toFixed(0)).join(" ")],
-  ["POST /tasks p50 (ms), 16 clients", median(results.map((r) => r.p50)).toFixed(2),
-    results.map((r) => r.p50.toFixed(2)).join(" ")],
-  ["POST /tasks p95 (ms), 16 clients", median(results.map((r) => r.p95)).toFixed(2),
-    results.map((r) => r.p95.toFixed(2)).join(" ")],
+  [
+    "batch submit (tasks/s, 10k in batches of 1k)",
+    median(results.map((r) => r.submitRate)).toFixed(0),
+    results.map((r) => r.submitRate.toFixed(0)).join(" "),
+  ],
+  [
+    "claim+finish+commit, 8 HTTP workers (tasks/s)",
+    median(results.map((r) => r.claimRate)).toFixed(0),
+    results.map((r) => r.claimRate.toFixed(0)).join(" "),
+  ],
+  [
+    "POST /tasks p50 (ms), 16 clients",
+    median(results.map((r) => r.p50)).toFixed(2),
+    results.map((r) => r.p50.toFixed(2)).join(" "),
+  ],
+  [
+    "POST /tasks p95 (ms), 16 clients",
+    median(results.map((r) => r.p95)).toFixed(2),
+    results.map((r) => r.p95.toFixed(2)).join(" "),
+  ],
 ]);
 Deno.exit(0);

@@ -14,6 +14,9 @@ import { registerAdminCommands } from "./commands/admin.ts";
 import { registerAuthCommands } from "./commands/auth.ts";
 import { registerGroupCommands } from "./commands/groups.ts";
 import { registerUserCommands } from "./commands/users.ts";
+import { registerTaskCommands } from "./commands/tasks.ts";
+import { registerWorkerCommands } from "./commands/workers.ts";
+import { scopeGlobalOptions } from "./option_scope.ts";
 
 /** Builds the root command; its actions use `io` for all input and output. */
 export function buildProgram(io: CliIo): Command {
@@ -28,8 +31,11 @@ export function buildProgram(io: CliIo): Command {
   registerAuthCommands(program, ctx);
   registerUserCommands(program, ctx);
   registerGroupCommands(program, ctx);
+  registerTaskCommands(program, ctx);
+  registerWorkerCommands(program, ctx);
   registerAdminCommands(program, ctx);
   addSingularAliases(program);
+  scopeGlobalOptions(program);
   return program;
 }
 

@@ -34,6 +34,11 @@ import {
   UserGroupQuotaRespSchema,
   UserStateRespSchema,
 } from "../wire/admin.ts";
+import type { ApiTransport, HttpMethod } from "./transport.ts";
+import { TasksApi } from "./tasks_api.ts";
+import { ArtifactsApi } from "./artifacts_api.ts";
+import { AttachmentsApi } from "./attachments_api.ts";
+import { WorkersApi } from "./workers_api.ts";
 
 /**
  * A failed API call. `status` is the HTTP status, or 0 when the coordinator
@@ -64,8 +69,6 @@ export interface MitosisClientOptions {
 /** Health check answer. */
 export type HealthResp = z.infer<typeof HealthRespSchema>;
 
-type Method = "GET" | "POST" | "PUT" | "DELETE";
-
 /** Path segment encoding for user and group names. */
 const seg = encodeURIComponent;
 
@@ -75,10 +78,27 @@ export class MitosisClient {
   readonly baseUrl: string;
   /** The user token in use; `login` and `changePassword` replace it. */
   token: string | undefined;
+  /** Tasks: submit, query, get, change, labels, cancel. */
+  readonly tasks: TasksApi;
+  /** Task artifacts: upload/download URLs, deletion. */
+  readonly artifacts: ArtifactsApi;
+  /** Group attachments: upload/download URLs, metadata, queries, deletion. */
+  readonly attachments: AttachmentsApi;
+  /** Workers: query, get, tags, labels, group roles, shutdown. */
+  readonly workers: WorkersApi;
 
   constructor(options: MitosisClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.token = options.token;
+    const transport: ApiTransport = {
+      json: (method, path, schema, body) => this.#json(method, path, schema, body),
+      send: async (method, path, body) => void await this.#send(method, path, body),
+      resolve: (url) => new URL(url, `${this.baseUrl}/`).href,
+    };
+    this.tasks = new TasksApi(transport);
+    this.artifacts = new ArtifactsApi(transport);
+    this.attachments = new AttachmentsApi(transport);
+    this.workers = new WorkersApi(transport);
   }
 
   // ---- session -------------------------------------------------------------
@@ -204,7 +224,7 @@ export class MitosisClient {
 
   /** Sends a request whose success body is JSON matching `schema`. */
   async #json<S extends z.ZodType>(
-    method: Method,
+    method: HttpMethod,
     path: string,
     schema: S,
     body?: unknown,
@@ -229,7 +249,7 @@ export class MitosisClient {
 
   /** Sends a request; resolves with status and body text on 2xx, throws `ClientError` otherwise. */
   async #send(
-    method: Method,
+    method: HttpMethod,
     path: string,
     body?: unknown,
     auth = true,

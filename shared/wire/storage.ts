@@ -97,7 +97,10 @@ export const AttachmentsDownloadListRespSchema = z.object({
   group_name: z.string(),
 });
 /** `POST /groups/{g}/delete/attachments` response. */
-export const AttachmentsDeleteByFilterRespSchema = z.object({ deleted_count: z.number().int(), group_name: z.string() });
+export const AttachmentsDeleteByFilterRespSchema = z.object({
+  deleted_count: z.number().int(),
+  group_name: z.string(),
+});
 /** `POST /groups/{g}/delete/attachments/list` response. */
 export const AttachmentsDeleteByKeysRespSchema = z.object({
   deleted_count: z.number().int(),

@@ -68,7 +68,8 @@ export async function cliSandbox(coordinatorUrl: string): Promise<CliSandbox> {
       else env[name] = value;
     }
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", MOD, ...args],
+      // --quiet: deno's own diagnostics (e.g. npm bin warnings) would pollute the CLI's stderr.
+      args: ["run", "--quiet", "--allow-all", MOD, ...args],
       env,
       clearEnv: true,
       cwd: dir,

@@ -4,6 +4,9 @@ import { UserStateSchema } from "../../wire/common.ts";
 import type { CliContext } from "../context.ts";
 import { CliError } from "../errors.ts";
 import { formatBytes } from "../output.ts";
+import { registerAdminArtifactCommands } from "./artifacts.ts";
+import { registerAdminAttachmentCommands } from "./attachments.ts";
+import { registerAdminWorkerCommands } from "./workers.ts";
 
 /** Help of the quota arguments. */
 const QUOTA_HELP = "change: +N adds, -N subtracts, =N or N sets";
@@ -93,6 +96,9 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
       const storageQuota = await client.adminStorageQuota(group, quota);
       ctx.output().result({ storage_quota: storageQuota }, () => `${storageQuota} (${formatBytes(storageQuota)})`);
     });
+  registerAdminAttachmentCommands(groups, ctx);
+  registerAdminArtifactCommands(admin, ctx);
+  registerAdminWorkerCommands(admin, ctx);
 
   admin
     .command("shutdown")

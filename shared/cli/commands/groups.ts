@@ -4,6 +4,7 @@ import type { GroupQueryInfo } from "../../wire/groups.ts";
 import type { CliContext } from "../context.ts";
 import { CliError } from "../errors.ts";
 import { formatBytes, renderFields, renderTable } from "../output.ts";
+import { registerAttachmentCommands } from "./attachments.ts";
 
 /** Parses `user:role` arguments into the relations of `PUT /groups/{g}/users`. */
 export function parseRelations(items: readonly string[]): Record<string, string> {
@@ -82,4 +83,6 @@ export function registerGroupCommands(program: Command, ctx: CliContext): void {
       await client.removeUserGroup(group, users);
       ctx.output().done(`Group ${group}: removed ${users.join(", ")}`);
     });
+
+  registerAttachmentCommands(groups, ctx);
 }
