@@ -264,3 +264,84 @@ test("a worker with no password and no terminal fails with a clear message", asy
     await Deno.remove(home, { recursive: true });
   }
 });
+
+test("a worker killed with SIGKILL mid-task: after the heartbeat timeout its task runs on another worker", async () => {
+  const coord = await startTestCoordinator({ heartbeat_timeout: 2000 });
+  await using _coord = coord;
+  const admin = await login(coord.url, ADMIN.username, ADMIN.password, true);
+  const token = await createUser(coord.url, admin, "alice", "alice-pw");
+  const duration = uniqueSleep(2);
+  const uuid = await submit(coord.url, token, ["sleep", duration]);
+  const doomed = await spawnWorker(coord.url, { user: "alice", password: "alice-pw" });
+  await eventually(async () => (await livingProcesses(`sleep ${duration}`)).length > 0, 30_000, "the task to start");
+  doomed.kill("SIGKILL");
+  await doomed.waitExit(10_000);
+  await doomed[Symbol.asyncDispose]();
+  // SIGKILL leaves the task's own process group behind; end it here.
+  for (const line of await livingProcesses(`sleep ${duration}`)) Deno.kill(Number(line.split(/\s+/)[0]), "SIGKILL");
+  await eventually(async () => (await workerRowCount(coord, doomed.uuid)) === 0, 20_000, "the reaper");
+  assertEquals((await getTask(coord.url, token, uuid)).info.state, "Ready");
+
+  await using rescuer = await spawnWorker(coord.url, { user: "alice", password: "alice-pw" });
+  const done = await waitArchived(coord.url, token, uuid);
+  assertEquals(done.info.reporter_uuid, rescuer.uuid);
+  assertEquals(done.info.result, { exit_status: 0, msg: null });
+});
+
+test("graceful shutdown lets the running task finish; force requeues it and the worker exits", async () => {
+  const { coord, token } = await setup();
+  await using _coord = coord;
+  await using graceful = await spawnWorker(coord.url, { user: "alice", password: "alice-pw" });
+  const short = uniqueSleep(2);
+  const first = await submit(coord.url, token, ["sleep", short]);
+  await eventually(async () => (await livingProcesses(`sleep ${short}`)).length > 0, 30_000, "the task to start");
+  assertEquals((await call(coord.url, "DELETE", `/workers/${graceful.uuid}?op=Graceful`, { token })).status, 200);
+  const finished = await waitArchived(coord.url, token, first);
+  assertEquals(finished.info.state, "Finished");
+  assertEquals(finished.info.reporter_uuid, graceful.uuid);
+  assertEquals(await graceful.waitExit(20_000), 0, graceful.stderr());
+  assertEquals(await workerRowCount(coord, graceful.uuid), 0);
+
+  await using forced = await spawnWorker(coord.url, { user: "alice", password: "alice-pw" });
+  const long = uniqueSleep(30);
+  const second = await submit(coord.url, token, ["sleep", long]);
+  await eventually(async () => (await livingProcesses(`sleep ${long}`)).length > 0, 30_000, "the task to start");
+  assertEquals((await call(coord.url, "DELETE", `/workers/${forced.uuid}?op=Force`, { token })).status, 200);
+  assertEquals((await getTask(coord.url, token, second)).info.state, "Ready");
+  assertEquals(await forced.waitExit(20_000), 0, forced.stderr());
+  assertEquals(await livingProcesses(`sleep ${long}`), []);
+});
+
+test("an attachment resource is downloaded into MITO_RESOURCE_DIR; a missing one ends as ResourceNotFound", async () => {
+  const { coord, token } = await setup();
+  await using _coord = coord;
+  const grant = await call(coord.url, "POST", "/groups/alice/attachments", {
+    token,
+    body: { key: "data/in.txt", content_length: 11 },
+  });
+  const put = await fetch((grant.body as { url: string }).url, { method: "PUT", body: "hello input" });
+  await put.body?.cancel();
+  assertTrue(put.ok);
+  const resource = (key: string) => [{ remote_file: { Attachment: { key } }, local_path: "inputs/in.txt" }];
+  const submitWith = async (key: string) =>
+    ((await call(coord.url, "POST", "/tasks", {
+      token,
+      body: {
+        group_name: "alice",
+        task_spec: {
+          args: ["sh", "-c", 'cp "$MITO_RESOURCE_DIR/inputs/in.txt" "$MITO_RESULT_DIR/out.txt"'],
+          resources: resource(key),
+        },
+      },
+    })).body as { uuid: string }).uuid;
+  const ok = await submitWith("data/in.txt");
+  const missing = await submitWith("data/absent.txt");
+  await using _worker = await spawnWorker(coord.url, { user: "alice", password: "alice-pw" });
+  const done = await waitArchived(coord.url, token, ok);
+  assertEquals(done.info.result, { exit_status: 0, msg: null });
+  const files = await artifactFiles(coord.url, token, ok, "result");
+  assertEquals(files.get("result/out.txt"), "hello input");
+  const failed = await waitArchived(coord.url, token, missing);
+  assertEquals(failed.info.state, "Cancelled");
+  assertEquals(failed.info.result?.msg, "ResourceNotFound");
+});
