@@ -16,7 +16,7 @@ import type { GroupWorkerRole } from "../../shared/wire/common.ts";
 import { getGroupByName } from "../groups/store.ts";
 import { effectiveRole, roleAtLeast } from "../groups/access.ts";
 import { insertWorker, removeWorkers, touchWorker, WorkerStateCode } from "../workers/store.ts";
-import { claimTaskForWorker } from "../scheduler/claim.ts";
+import { type ClaimedTask, claimTaskForWorker } from "../scheduler/claim.ts";
 import { reportCommit, reportEnd, reportSubmit, reportUpload } from "../workers/report.ts";
 import { getTask } from "../tasks/store.ts";
 import { artifactKey, getArtifact } from "../artifacts/store.ts";
@@ -25,6 +25,17 @@ import { attachmentStorageKey, getAttachment } from "../attachments/store.ts";
 import { AttachmentKeySchema } from "../../shared/wire/storage.ts";
 
 const UuidSchema = z.uuid();
+
+/** A task as a worker receives it. */
+function workerTask(task: ClaimedTask): WorkerTaskResp {
+  return {
+    id: task.id,
+    uuid: task.uuid,
+    timeout: formatDuration(task.timeout * 1000),
+    spec: task.spec,
+    upstream_task_uuid: task.upstream_task_uuid,
+  };
+}
 
 /** Routes of the worker API, mounted at `/workers`. */
 export function workerApiRoutes(deps: AppDeps): Hono<AppEnv> {
@@ -76,14 +87,7 @@ export function workerApiRoutes(deps: AppDeps): Hono<AppEnv> {
       return c.json(null);
     }
     deps.log.info("task dispatched", { task_uuid: task.uuid, worker: w.uuid });
-    const resp: WorkerTaskResp = {
-      id: task.id,
-      uuid: task.uuid,
-      timeout: formatDuration(task.timeout * 1000),
-      spec: task.spec,
-      upstream_task_uuid: task.upstream_task_uuid,
-    };
-    return c.json(resp);
+    return c.json(workerTask(task));
   });
 
   app.post("/tasks", worker, async (c) => {
@@ -116,16 +120,13 @@ export function workerApiRoutes(deps: AppDeps): Hono<AppEnv> {
 
   app.get("/tasks/:uuid", worker, async (c) => {
     const task = await getTask(deps.sql, param(c, "uuid", UuidSchema));
-    const resp: WorkerTaskResp = {
-      id: task.id,
-      uuid: task.uuid,
-      timeout: formatDuration(task.timeout * 1000),
-      spec: task.spec,
-      upstream_task_uuid: task.upstream_task_uuid,
-      state: TASK_STATES[task.state] ?? "Unknown",
-      result: task.archived ? task.result : null,
-    };
-    return c.json(resp);
+    return c.json(
+      {
+        ...workerTask(task),
+        state: TASK_STATES[task.state] ?? "Unknown",
+        result: task.archived ? task.result : null,
+      } satisfies WorkerTaskResp,
+    );
   });
 
   app.get("/tasks/:uuid/artifacts/:content_type", worker, async (c) => {

@@ -31,6 +31,7 @@ import {
   setWorkerLabels,
   setWorkerTags,
   shutdownWorker,
+  type WorkerFilter,
   workerGroups,
   workerListRow,
 } from "../workers/store.ts";
@@ -38,6 +39,19 @@ import { requireWorkerAccess, workerAccess } from "../workers/access.ts";
 
 const UuidSchema = z.uuid();
 const GroupsQuerySchema = z.array(NameSchema).min(1, "name at least one group in ?groups=");
+
+/** The store filter of a worker query or shutdown-by-filter request. */
+function workerFilter(
+  groupId: number,
+  req: {
+    role?: GroupWorkerRole[] | null;
+    tags?: string[] | null;
+    labels?: string[] | null;
+    creator_username?: string | null;
+  },
+): WorkerFilter {
+  return { groupId, roles: req.role, tags: req.tags, labels: req.labels, creatorUsername: req.creator_username };
+}
 
 /** Shuts one worker down, logging the outcome. */
 async function shutdown(deps: AppDeps, uuid: string, force: boolean, by: string): Promise<void> {
@@ -60,13 +74,7 @@ export function workerRoutes(deps: AppDeps): Hono<AppEnv> {
   app.post("/query", user, async (c) => {
     const req = await readJson(c, WorkersQueryReqSchema);
     const group = await groupWithRole(deps.sql, c.var.user, req.group_name ?? c.var.user.username, "Read");
-    const rows = await queryWorkers(deps.sql, {
-      groupId: group.id,
-      roles: req.role,
-      tags: req.tags,
-      labels: req.labels,
-      creatorUsername: req.creator_username,
-    });
+    const rows = await queryWorkers(deps.sql, workerFilter(group.id, req));
     return c.json({
       count: rows.length,
       workers: req.count ? [] : rows.map(presentWorker),
@@ -77,13 +85,7 @@ export function workerRoutes(deps: AppDeps): Hono<AppEnv> {
   app.post("/shutdown", user, async (c) => {
     const req = await readJson(c, WorkersShutdownByFilterReqSchema);
     const group = await groupWithRole(deps.sql, c.var.user, req.group_name ?? c.var.user.username, "Read");
-    const rows = await queryWorkers(deps.sql, {
-      groupId: group.id,
-      roles: req.role,
-      tags: req.tags,
-      labels: req.labels,
-      creatorUsername: req.creator_username,
-    });
+    const rows = await queryWorkers(deps.sql, workerFilter(group.id, req));
     let count = 0;
     for (const row of rows) {
       if (await workerAccess(deps.sql, c.var.user, row) !== "admin") continue;

@@ -3,9 +3,11 @@
  * built from and responses validated with the shared wire schemas, failures
  * reported as `ClientError` carrying the server's `{"msg"}`.
  */
+import { ClientError } from "./errors.ts";
+import { sendRequest } from "./request.ts";
 import type { z } from "zod";
 import { md5Array } from "./md5.ts";
-import { ErrorMsgSchema, type UserState } from "../wire/common.ts";
+import type { UserState } from "../wire/common.ts";
 import {
   HealthRespSchema,
   type RedisConnectionInfo,
@@ -39,24 +41,6 @@ import { TasksApi } from "./tasks_api.ts";
 import { ArtifactsApi } from "./artifacts_api.ts";
 import { AttachmentsApi } from "./attachments_api.ts";
 import { WorkersApi } from "./workers_api.ts";
-
-/**
- * A failed API call. `status` is the HTTP status, or 0 when the coordinator
- * could not be reached; `msg` is the server's `{"msg"}` (or a description of
- * the local failure).
- */
-export class ClientError extends Error {
-  /** HTTP status of the response; 0 for network failures. */
-  readonly status: number;
-  /** The server's error message, or what went wrong locally. */
-  readonly msg: string;
-  constructor(status: number, msg: string, options?: ErrorOptions) {
-    super(msg, options);
-    this.name = "ClientError";
-    this.status = status;
-    this.msg = msg;
-  }
-}
 
 /** Options of `MitosisClient`. */
 export interface MitosisClientOptions {
@@ -248,41 +232,9 @@ export class MitosisClient {
   }
 
   /** Sends a request; resolves with status and body text on 2xx, throws `ClientError` otherwise. */
-  async #send(
-    method: HttpMethod,
-    path: string,
-    body?: unknown,
-    auth = true,
-  ): Promise<{ status: number; text: string }> {
-    const headers: Record<string, string> = { Accept: "application/json" };
-    if (auth && this.token !== undefined) headers.Authorization = `Bearer ${this.token}`;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    let res: Response;
-    let text: string;
-    try {
-      res = await fetch(`${this.baseUrl}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      text = await res.text();
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new ClientError(0, `cannot reach the coordinator at ${this.baseUrl}: ${reason}`, { cause: error });
-    }
-    if (res.ok) return { status: res.status, text };
-    throw new ClientError(res.status, errorMessage(res, text));
+  #send(method: HttpMethod, path: string, body?: unknown, auth = true): Promise<{ status: number; text: string }> {
+    return sendRequest({ baseUrl: this.baseUrl, method, path, body, token: auth ? this.token : undefined });
   }
 }
 
-/** The `{"msg"}` of an error response, or a description of the response when it has none. */
-function errorMessage(res: Response, text: string): string {
-  try {
-    const parsed = ErrorMsgSchema.safeParse(JSON.parse(text));
-    if (parsed.success) return parsed.data.msg;
-  } catch {
-    // Not JSON: fall through to the status line and raw text below.
-  }
-  const detail = text.trim().slice(0, 200);
-  return `HTTP ${res.status} ${res.statusText}${detail ? `: ${detail}` : ""}`;
-}
+export { ClientError };

@@ -6,8 +6,8 @@
  * absolute (a coordinator may answer paths relative to itself).
  */
 import type { z } from "zod";
-import { ClientError } from "./client.ts";
-import { ErrorMsgSchema } from "../wire/common.ts";
+import { ClientError } from "./errors.ts";
+import { type Answer, sendRequest } from "./request.ts";
 import type { ArtifactContentType } from "../wire/tasks.ts";
 import { type RemoteResourceDownloadResp, RemoteResourceDownloadRespSchema } from "../wire/storage.ts";
 import {
@@ -23,14 +23,8 @@ import {
 
 type Method = "GET" | "POST" | "DELETE";
 
-/** A raw answer: status and body text. */
-interface Answer {
-  status: number;
-  text: string;
-}
-
-/** Sends one request; throws `ClientError` on a non-2xx answer or when the coordinator is unreachable. */
-async function send(
+/** Sends one request with the worker token; throws `ClientError` on a non-2xx answer or when unreachable. */
+function send(
   baseUrl: string,
   token: string,
   method: Method,
@@ -38,37 +32,7 @@ async function send(
   body?: unknown,
   signal?: AbortSignal,
 ): Promise<Answer> {
-  const headers: Record<string, string> = { Accept: "application/json", Authorization: `Bearer ${token}` };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  let res: Response;
-  let text: string;
-  try {
-    res = await fetch(`${baseUrl}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal,
-    });
-    text = await res.text();
-  } catch (error) {
-    if (signal?.aborted) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ClientError(0, `cannot reach the coordinator at ${baseUrl}: ${reason}`, { cause: error });
-  }
-  if (res.ok) return { status: res.status, text };
-  throw new ClientError(res.status, errorMessage(res, text));
-}
-
-/** The `{"msg"}` of an error answer, else a description of it. */
-function errorMessage(res: Response, text: string): string {
-  try {
-    const parsed = ErrorMsgSchema.safeParse(JSON.parse(text));
-    if (parsed.success) return parsed.data.msg;
-  } catch {
-    // Not JSON: describe the answer by its status and text below.
-  }
-  const detail = text.trim().slice(0, 200);
-  return `HTTP ${res.status} ${res.statusText}${detail ? `: ${detail}` : ""}`;
+  return sendRequest({ baseUrl, token, method, path, body, signal });
 }
 
 /** Parses a 2xx body with `schema`; throws `ClientError` when it does not match. */
