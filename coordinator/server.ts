@@ -17,6 +17,8 @@ import { dataHome } from "../shared/config/load.ts";
 import { md5Bytes } from "../shared/client/md5.ts";
 import { createBlobStore } from "./storage/create.ts";
 import { startWorkerReaper } from "./maintenance/worker_reaper.ts";
+import { SessionRegistry } from "./ws/registry.ts";
+import { startPushBus } from "./ws/push_bus.ts";
 
 /** A running coordinator. */
 export interface Coordinator {
@@ -80,6 +82,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     const blobs = await createBlobStore(config, dataDir, () => publicUrl);
     await blobs.init();
     log.info("blob store ready", { kind: blobs.kind });
+    const sessions = new SessionRegistry();
+    const pushes = await startPushBus(sql, sessions, log);
     const shutdownSecret = config.shutdown_secret ?? randomSecret();
     if (config.shutdown_secret === undefined) log.warn("shutdown secret generated", { secret: shutdownSecret });
 
@@ -90,6 +94,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       stopping ??= (async () => {
         log.info("coordinator stopping", { reason });
         await Promise.all(services.map((s) => s.stop()));
+        sessions.closeAll("coordinator shutting down");
+        await pushes.stop();
         await server.shutdown();
         await sql.end({ timeout: 5 });
         if (cluster) await cluster.stop();
@@ -103,6 +109,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       sql,
       keys,
       blobs,
+      pushes,
+      sessions,
       config,
       log,
       shutdownSecret,

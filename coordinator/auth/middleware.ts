@@ -5,7 +5,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { forbidden, unauthorized } from "../../shared/errors.ts";
-import type { AppDeps, AppEnv } from "../http/context.ts";
+import type { AppDeps, AppEnv, AuthManager } from "../http/context.ts";
 import { findUserByName } from "../users/store.ts";
 import { findWorker } from "../workers/store.ts";
 
@@ -14,13 +14,42 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Worker tokens carry signature 0; the worker row must still exist. */
 export const WORKER_TOKEN_SIGNATURE = 0;
 
+/**
+ * Resolves a manager token (from an `Authorization` header value) to its
+ * manager: valid signature, kind `manager`, current token signature and an
+ * existing manager row. Used by REST middleware and the WebSocket upgrade.
+ */
+export async function authenticateManager(deps: AppDeps, header: string | undefined): Promise<AuthManager> {
+  const token = bearerToken(header);
+  if (token === null) throw unauthorized("missing bearer token");
+  const claims = await deps.keys.verify(token);
+  if (claims === null || claims.kind !== "manager" || !UUID.test(claims.sub)) {
+    throw unauthorized("invalid or expired manager token");
+  }
+  const [row] = await deps.sql<{ id: number; token_signature: number }[]>`
+    SELECT id, token_signature FROM node_managers WHERE uuid = ${claims.sub}`;
+  if (!row) throw unauthorized("manager is not registered");
+  if (row.token_signature !== claims.sign) throw unauthorized("manager token has been replaced");
+  return { id: row.id, uuid: claims.sub };
+}
+
+/** Requires a valid manager token; stores the manager in `c.var.manager`. */
+export function requireManager(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    c.set("manager", await authenticateManager(deps, c.req.header("Authorization")));
+    await next();
+  };
+}
+
 /** Requires a valid worker token whose worker is still registered; stores it in `c.var.worker`. */
 export function requireWorker(deps: AppDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const token = bearerToken(c.req.header("Authorization"));
     if (token === null) throw unauthorized("missing bearer token");
     const claims = await deps.keys.verify(token);
-    if (claims === null || claims.sign !== WORKER_TOKEN_SIGNATURE || !UUID.test(claims.sub)) {
+    if (
+      claims === null || claims.kind !== "worker" || claims.sign !== WORKER_TOKEN_SIGNATURE || !UUID.test(claims.sub)
+    ) {
       throw unauthorized("invalid or expired worker token");
     }
     const worker = await findWorker(deps.sql, claims.sub);
@@ -48,7 +77,7 @@ export function requireUser(deps: AppDeps): MiddlewareHandler<AppEnv> {
     const token = bearerToken(c.req.header("Authorization"));
     if (token === null) throw unauthorized("missing bearer token");
     const claims = await deps.keys.verify(token);
-    if (claims === null) throw unauthorized("invalid or expired token");
+    if (claims === null || claims.kind !== "user") throw unauthorized("invalid or expired token");
     const user = await findUserByName(deps.sql, claims.sub);
     if (user === null || user.auth_signature !== claims.sign) throw unauthorized("token has been revoked");
     if (user.state === 2) throw unauthorized("user has been deleted");

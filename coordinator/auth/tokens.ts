@@ -7,8 +7,12 @@ import { generateKeyPairSync } from "node:crypto";
 import { importPKCS8, importSPKI, jwtVerify, SignJWT } from "jose";
 import type { Logger } from "../../shared/log/logger.ts";
 
+/** What a token authenticates: a user (no claim), a worker or a node manager. */
+export type TokenKind = "user" | "worker" | "manager";
+
 /** Claims of a verified token. */
 export interface TokenClaims {
+  kind: TokenKind;
   /** Username (user tokens) or worker/manager uuid. */
   sub: string;
   /** Expiry, unix seconds. */
@@ -19,7 +23,7 @@ export interface TokenClaims {
 
 /** Signs and verifies access tokens with one key pair. */
 export interface TokenKeys {
-  issue(sub: string, sign: number, lifetimeMs: number): Promise<string>;
+  issue(sub: string, sign: number, lifetimeMs: number, kind?: TokenKind): Promise<string>;
   /** Returns the claims, or null for a malformed, forged or expired token. */
   verify(token: string): Promise<TokenClaims | null>;
 }
@@ -60,8 +64,8 @@ export async function loadTokenKeys(privatePath: string, publicPath: string, log
   const privateKey = await importPKCS8(privatePem, "EdDSA");
   const publicKey = await importSPKI(publicPem, "EdDSA");
   return {
-    issue: async (sub, sign, lifetimeMs) => {
-      const jwt = await new SignJWT({ sign })
+    issue: async (sub, sign, lifetimeMs, kind = "user") => {
+      const jwt = await new SignJWT(kind === "user" ? { sign } : { sign, kind })
         .setProtectedHeader({ alg: "EdDSA", typ: "JWT" })
         .setSubject(sub)
         .setExpirationTime(Math.floor((Date.now() + lifetimeMs) / 1000))
@@ -80,7 +84,9 @@ export async function loadTokenKeys(privatePath: string, publicPath: string, log
         if (typeof payload.sub !== "string" || typeof payload.exp !== "number" || typeof payload.sign !== "number") {
           return null;
         }
-        return { sub: payload.sub, exp: payload.exp, sign: payload.sign };
+        const kind = payload.kind === undefined ? "user" : payload.kind;
+        if (kind !== "user" && kind !== "worker" && kind !== "manager") return null;
+        return { kind, sub: payload.sub, exp: payload.exp, sign: payload.sign };
       } catch {
         return null;
       }

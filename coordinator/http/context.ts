@@ -6,6 +6,8 @@
 import type { Sql } from "../db/connect.ts";
 import type { TokenKeys } from "../auth/tokens.ts";
 import type { BlobStore } from "../storage/blob_store.ts";
+import type { ManagerPushes } from "../ws/push.ts";
+import type { SessionRegistry } from "../ws/registry.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import type { ConfigOf } from "../../shared/config/fields.ts";
 import type { coordinatorFields } from "../../shared/config/sections.ts";
@@ -19,6 +21,10 @@ export interface AppDeps {
   keys: TokenKeys;
   /** Artifact and attachment storage (S3 or the local directory store). */
   blobs: BlobStore;
+  /** Delivers pushes to node managers, on this coordinator or another one. */
+  pushes: ManagerPushes;
+  /** Node-manager WebSocket sessions open on this coordinator. */
+  sessions: SessionRegistry;
   config: CoordinatorConfig;
   log: Logger;
   /** Secret that `POST /admin/shutdown` must present. */
@@ -43,5 +49,11 @@ export interface AuthWorker {
   assignedTaskId: number | null;
 }
 
+/** The authenticated node manager of a request or WebSocket session. */
+export interface AuthManager {
+  id: number;
+  uuid: string;
+}
+
 /** Hono environment of the coordinator's routers. */
-export type AppEnv = { Variables: { user: AuthUser; worker: AuthWorker } };
+export type AppEnv = { Variables: { user: AuthUser; worker: AuthWorker; manager: AuthManager } };

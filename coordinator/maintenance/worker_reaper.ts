@@ -26,7 +26,7 @@ export async function reapWorkersOnce(sql: Sql, timeoutMs: number, log: Logger):
   }
   const rescued = await sql`
     UPDATE active_tasks t SET state = ${TaskStateCode.Ready}, assigned_worker = NULL, updated_at = now()
-    WHERE t.assigned_worker IS NOT NULL AND t.suite_uuid IS NULL
+    WHERE t.assigned_worker IS NOT NULL AND t.task_suite_id IS NULL
       AND t.state IN (${TaskStateCode.Running}, ${TaskStateCode.Finished}, ${TaskStateCode.Cancelled})
       AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = t.assigned_worker)`;
   if (rescued.count > 0) log.warn("tasks of vanished workers returned to Ready", { count: rescued.count });

@@ -5,10 +5,10 @@
  */
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import type { AppDeps, AppEnv, AuthUser } from "../http/context.ts";
+import type { AppDeps, AppEnv } from "../http/context.ts";
 import { describeIssues, param, readJson } from "../http/validate.ts";
 import { requireUser } from "../auth/middleware.ts";
-import { ApiError, badRequest } from "../../shared/errors.ts";
+import { ApiError } from "../../shared/errors.ts";
 import {
   ChangeTaskReqSchema,
   SubmitTaskReqSchema,
@@ -17,14 +17,10 @@ import {
   TasksCancelByUuidsReqSchema,
   TasksQueryReqSchema,
   TasksSubmitReqSchema,
-  TaskStateCode,
   type TaskSubmitResult,
   UpdateTaskLabelsReqSchema,
-  type ValidSubmitTaskReq,
 } from "../../shared/wire/tasks.ts";
 import { type GroupRef, groupWithRole, requireRole } from "../groups/access.ts";
-import type { Db } from "../db/connect.ts";
-import type { GroupRow } from "../groups/store.ts";
 import {
   cancelReadyTasks,
   changeReadyTask,
@@ -40,6 +36,7 @@ import {
 import { presentTask } from "../tasks/rows.ts";
 import { listArtifacts } from "../artifacts/store.ts";
 import { artifactRoutes } from "./artifacts.ts";
+import { resolveSubmission } from "../tasks/submission.ts";
 
 const UuidSchema = z.uuid();
 
@@ -49,13 +46,6 @@ export const taskGroup = (task: { group_id: number; group_name: string }): Group
   group_name: task.group_name,
 });
 
-/** Resolves the group of a submission and checks Write on it; the group must be Active. */
-async function submissionGroup(db: Db, user: AuthUser, req: ValidSubmitTaskReq): Promise<GroupRow> {
-  const group = await groupWithRole(db, user, req.group_name, "Write");
-  if (group.state !== 0) throw badRequest(`group ${group.group_name} is not Active`);
-  return group;
-}
-
 /** Routes under `/tasks`. */
 export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -63,21 +53,21 @@ export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
 
   app.post("/", async (c) => {
     const req = await readJson(c, SubmitTaskReqSchema);
-    const group = await submissionGroup(deps.sql, c.var.user, req);
-    const [created] = await insertTasks(deps.sql, [{
-      creatorId: c.var.user.id,
-      groupId: group.id,
-      req,
-      state: TaskStateCode.Ready,
-    }]);
-    deps.log.info("task submitted", { task_uuid: created.uuid, group: group.group_name, user: c.var.user.username });
+    const [created] = await insertTasks(deps.sql, [await resolveSubmission(deps.sql, c.var.user, req)]);
+    deps.log.info("task submitted", {
+      task_uuid: created.uuid,
+      group: req.group_name,
+      suite: req.suite_uuid ?? null,
+      user: c.var.user.username,
+    });
     return c.json(created);
   });
 
   app.post("/submit", async (c) => {
     const batch = await readJson(c, TasksSubmitReqSchema);
     const results: (TaskSubmitResult | null)[] = batch.tasks.map(() => null);
-    const groups = new Map<string, GroupRow | ApiError>();
+    // Items naming the same group and suite share one permission check.
+    const resolved = new Map<string, NewTask | ApiError>();
     const accepted: { index: number; task: NewTask }[] = [];
     for (const [index, item] of batch.tasks.entries()) {
       const parsed = SubmitTaskReqSchema.safeParse(item);
@@ -85,24 +75,23 @@ export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
         results[index] = { Err: { msg: `invalid task: ${describeIssues(parsed.error)}` } };
         continue;
       }
-      let group = groups.get(parsed.data.group_name);
-      if (group === undefined) {
+      const key = `${parsed.data.group_name}\u0000${parsed.data.suite_uuid ?? ""}`;
+      let target = resolved.get(key);
+      if (target === undefined) {
         try {
-          group = await submissionGroup(deps.sql, c.var.user, parsed.data);
+          target = await resolveSubmission(deps.sql, c.var.user, parsed.data);
         } catch (error) {
           if (!(error instanceof ApiError)) throw error;
-          group = error;
+          target = error;
         }
-        groups.set(parsed.data.group_name, group);
+        resolved.set(key, target);
       }
-      if (group instanceof ApiError) {
-        results[index] = { Err: { msg: group.message } };
+      if (target instanceof ApiError) {
+        results[index] = { Err: { msg: target.message } };
         continue;
       }
-      accepted.push({
-        index,
-        task: { creatorId: c.var.user.id, groupId: group.id, req: parsed.data, state: TaskStateCode.Ready },
-      });
+      const req = target.suiteId ? { ...parsed.data, tags: target.req.tags } : parsed.data;
+      accepted.push({ index, task: { ...target, req } });
     }
     const created: SubmitTaskResp[] = await insertTasks(deps.sql, accepted.map((a) => a.task));
     accepted.forEach((a, i) => (results[a.index] = { Ok: created[i] }));

@@ -57,7 +57,7 @@ export function workerApiRoutes(deps: AppDeps): Hono<AppEnv> {
     roles.set(own.id, "Admin");
     const row = await insertWorker(deps.sql, user.id, req.tags, req.labels, roles);
     const lifetime = req.lifetime ? parseDuration(req.lifetime)! : deps.config.access_token_expires_in;
-    const token = await deps.keys.issue(row.worker_id, WORKER_TOKEN_SIGNATURE, lifetime);
+    const token = await deps.keys.issue(row.worker_id, WORKER_TOKEN_SIGNATURE, lifetime, "worker");
     deps.log.info("worker registered", {
       worker: row.worker_id,
       user: user.username,

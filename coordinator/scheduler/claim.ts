@@ -34,7 +34,7 @@ export async function claimTaskForWorker(db: Db, workerId: number, workerTags: s
       SELECT c.id FROM group_worker gw
       CROSS JOIN LATERAL (
         SELECT t.id, t.priority FROM active_tasks t
-        WHERE t.group_id = gw.group_id AND t.state = ${TaskStateCode.Ready} AND t.suite_uuid IS NULL
+        WHERE t.group_id = gw.group_id AND t.state = ${TaskStateCode.Ready} AND t.task_suite_id IS NULL
           AND t.tags <@ ${workerTags}::text[]
         ORDER BY t.priority DESC, t.id
         LIMIT 1

@@ -24,6 +24,8 @@ export interface NewTask {
   /** Ready for normal submissions, Pending for downstream tasks. */
   state: typeof TaskStateCode.Ready | typeof TaskStateCode.Pending;
   upstreamUuid?: string;
+  /** The suite the task joins (its group and tags are the suite's). */
+  suiteId?: number | null;
 }
 
 /** Timeout of a request in whole seconds (validated by the schema, at least 1). */
@@ -53,14 +55,14 @@ export async function insertTasks(db: Db, tasks: NewTask[]): Promise<SubmitTaskR
     priority: t.req.priority,
     spec: t.req.task_spec,
     upstream_task_uuid: t.upstreamUuid ?? null,
-    suite_uuid: t.req.suite_uuid ?? null,
+    task_suite_id: t.suiteId ?? null,
   }));
   const inserted = await db<{ uuid: string; task_id: number }[]>`
     WITH input AS (
       SELECT r.*, row_number() OVER (PARTITION BY r.group_id ORDER BY r.ord) AS rn
       FROM jsonb_to_recordset(${jsonb(db, rows)}) AS r(ord int, creator_id bigint, group_id bigint, uuid uuid,
         tags jsonb, labels jsonb, state int, timeout bigint, priority int, spec jsonb, upstream_task_uuid uuid,
-        suite_uuid uuid)
+        task_suite_id bigint)
     ), counts AS (
       SELECT group_id, count(*) AS n FROM input GROUP BY group_id
     ), locked AS (
@@ -72,10 +74,10 @@ export async function insertTasks(db: Db, tasks: NewTask[]): Promise<SubmitTaskR
       RETURNING g.id, g.task_count - c.n AS base
     )
     INSERT INTO active_tasks (creator_id, group_id, task_id, uuid, tags, labels, state, timeout, priority, spec,
-      upstream_task_uuid, suite_uuid)
+      upstream_task_uuid, task_suite_id)
     SELECT i.creator_id, i.group_id, b.base + i.rn, i.uuid,
       ARRAY(SELECT jsonb_array_elements_text(i.tags)), ARRAY(SELECT jsonb_array_elements_text(i.labels)),
-      i.state, i.timeout, i.priority, i.spec, i.upstream_task_uuid, i.suite_uuid
+      i.state, i.timeout, i.priority, i.spec, i.upstream_task_uuid, i.task_suite_id
     FROM input i JOIN bumped b ON b.id = i.group_id
     ORDER BY i.ord
     RETURNING uuid, task_id`;
@@ -151,10 +153,11 @@ export async function cancelReadyTasks(db: Db, uuids: string[], groupIds: number
       RETURNING *
     )
     INSERT INTO archived_tasks (id, creator_id, group_id, task_id, uuid, tags, labels, state, assigned_worker,
-      timeout, priority, spec, result, upstream_task_uuid, downstream_task_uuid, suite_uuid, created_at, updated_at)
+      timeout, priority, spec, result, upstream_task_uuid, downstream_task_uuid, task_suite_id, attempt, created_at,
+      updated_at)
     SELECT id, creator_id, group_id, task_id, uuid, tags, labels, ${TaskStateCode.Cancelled}, NULL,
-      timeout, priority, spec, ${jsonb(db, USER_CANCELLATION)}, upstream_task_uuid, downstream_task_uuid, suite_uuid,
-      created_at, now()
+      timeout, priority, spec, ${jsonb(db, USER_CANCELLATION)}, upstream_task_uuid, downstream_task_uuid, task_suite_id,
+      attempt, created_at, now()
     FROM moved
     RETURNING uuid`;
   return rows.map((r) => r.uuid);

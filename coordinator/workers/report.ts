@@ -123,12 +123,12 @@ export async function reportCommit(
       RETURNING *
     ), archived AS (
       INSERT INTO archived_tasks (id, creator_id, group_id, task_id, uuid, tags, labels, state, assigned_worker,
-        timeout, priority, spec, result, upstream_task_uuid, downstream_task_uuid, suite_uuid, reporter_uuid,
+        timeout, priority, spec, result, upstream_task_uuid, downstream_task_uuid, task_suite_id, attempt, reporter_uuid,
         created_at, updated_at)
       SELECT id, creator_id, group_id, task_id, uuid, tags, labels,
         CASE WHEN state = ${TaskStateCode.Running} THEN ${TaskStateCode.Finished} ELSE state END,
         assigned_worker, timeout, priority, spec, ${jsonb(sql, result)}, upstream_task_uuid, downstream_task_uuid,
-        suite_uuid, ${worker.uuid}, created_at, now()
+        task_suite_id, attempt, ${worker.uuid}, created_at, now()
       FROM moved
       RETURNING uuid
     ), released AS (
