@@ -111,6 +111,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       blobs,
       pushes,
       sessions,
+      // SCAFFOLDING (replaced by the WebSocket/assignment work): no assignment yet.
+      assigner: { kick: () => {} },
       config,
       log,
       shutdownSecret,

@@ -8,6 +8,7 @@ import type { TokenKeys } from "../auth/tokens.ts";
 import type { BlobStore } from "../storage/blob_store.ts";
 import type { ManagerPushes } from "../ws/push.ts";
 import type { SessionRegistry } from "../ws/registry.ts";
+import type { SuiteAssigner } from "../scheduler/assigner.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import type { ConfigOf } from "../../shared/config/fields.ts";
 import type { coordinatorFields } from "../../shared/config/sections.ts";
@@ -23,6 +24,8 @@ export interface AppDeps {
   blobs: BlobStore;
   /** Delivers pushes to node managers, on this coordinator or another one. */
   pushes: ManagerPushes;
+  /** Hands runnable suites to idle managers; kick it after anything that may change eligibility. */
+  assigner: SuiteAssigner;
   /** Node-manager WebSocket sessions open on this coordinator. */
   sessions: SessionRegistry;
   config: CoordinatorConfig;
