@@ -53,7 +53,9 @@ export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
 
   app.post("/", async (c) => {
     const req = await readJson(c, SubmitTaskReqSchema);
-    const [created] = await insertTasks(deps.sql, [await resolveSubmission(deps.sql, c.var.user, req)]);
+    const task = await resolveSubmission(deps.sql, c.var.user, req);
+    const [created] = await insertTasks(deps.sql, [task]);
+    if (task.suiteId) deps.assigner.kick();
     deps.log.info("task submitted", {
       task_uuid: created.uuid,
       group: req.group_name,
@@ -94,6 +96,7 @@ export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
       accepted.push({ index, task: { ...target, req } });
     }
     const created: SubmitTaskResp[] = await insertTasks(deps.sql, accepted.map((a) => a.task));
+    if (accepted.some((a) => a.task.suiteId)) deps.assigner.kick();
     accepted.forEach((a, i) => (results[a.index] = { Ok: created[i] }));
     deps.log.info("tasks submitted", {
       user: c.var.user.username,
