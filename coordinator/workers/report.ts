@@ -1,10 +1,17 @@
 /**
- * A worker's reports on its task: Finish, Cancel, Upload (returns a presigned
- * PUT URL), Submit (a Pending downstream task) and Commit (archive the task,
- * release downstream tasks, finish a graceful shutdown). A report about a task
- * that is not assigned to this worker is rejected and changes nothing.
+ * Reports on a claimed task, by an independent worker (`POST /workers/tasks`)
+ * or a node manager (`ReportTask` over `/ws/managers`): Finish, Cancel,
+ * Upload (returns a presigned PUT URL), Submit (a Pending downstream task)
+ * and Commit (archive the task, release downstream tasks, free the worker).
+ *
+ * Every operation first checks that the reporter still holds the task —
+ * `assigned_worker = worker`, or `assigned_manager = manager` and, when the
+ * manager names one, the same claim `attempt` — inside the statement that
+ * changes it. A report about a task that is not held (it was reclaimed and
+ * perhaps claimed again) is rejected with 404 and changes nothing.
  */
 import { type Db, jsonb, type Sql } from "../db/connect.ts";
+import type { Fragment } from "../tasks/filter.ts";
 import { badRequest, forbidden, notFound } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import {
@@ -18,7 +25,15 @@ import { artifactKey, upsertArtifact } from "../artifacts/store.ts";
 import { insertTasks } from "../tasks/store.ts";
 import { removeWorkers, WorkerStateCode } from "./store.ts";
 
-/** The task a report is about, as the reporting worker holds it. */
+/**
+ * Who reports on a task: an independent worker, or a node manager with the
+ * claim attempt it believes it holds (`null`/absent: any attempt it holds).
+ */
+export type TaskHolder =
+  | { kind: "worker"; id: number; uuid: string }
+  | { kind: "manager"; id: number; uuid: string; attempt?: number | null };
+
+/** The task a report is about, as the reporter holds it. */
 interface HeldTask {
   id: number;
   uuid: string;
@@ -26,78 +41,106 @@ interface HeldTask {
   creator_id: number;
   state: number;
   group_name: string;
+  task_suite_id: number | null;
 }
 
 const HELD_STATES = [TaskStateCode.Running, TaskStateCode.Finished, TaskStateCode.Cancelled];
 
-/** Loads the task if it is assigned to the worker (and locks it inside a transaction); else 404. */
-async function heldTask(db: Db, taskId: number, workerId: number, lock: boolean): Promise<HeldTask> {
-  const [task] = lock
-    ? await db<HeldTask[]>`
-      SELECT t.id, t.uuid, t.group_id, t.creator_id, t.state, g.group_name
-      FROM active_tasks t JOIN groups g ON g.id = t.group_id
-      WHERE t.id = ${taskId} AND t.assigned_worker = ${workerId} AND t.state = ANY(${HELD_STATES}::int[])
-      FOR UPDATE OF t`
-    : await db<HeldTask[]>`
-      SELECT t.id, t.uuid, t.group_id, t.creator_id, t.state, g.group_name
-      FROM active_tasks t JOIN groups g ON g.id = t.group_id
-      WHERE t.id = ${taskId} AND t.assigned_worker = ${workerId} AND t.state = ANY(${HELD_STATES}::int[])`;
-  if (!task) throw notFound(`task ${taskId} is not assigned to this worker`);
+/** SQL condition (on an `active_tasks` row) that the holder still holds it. */
+function holds(db: Db, holder: TaskHolder): Fragment {
+  if (holder.kind === "worker") return db`assigned_worker = ${holder.id}`;
+  if (holder.attempt === undefined || holder.attempt === null) return db`assigned_manager = ${holder.id}`;
+  return db`assigned_manager = ${holder.id} AND attempt = ${holder.attempt}`;
+}
+
+/** The 404 for a task the holder does not (or no longer) hold. */
+function notHeld(holder: TaskHolder, taskId: number) {
+  if (holder.kind === "worker") return notFound(`task ${taskId} is not assigned to this worker`);
+  const attempt = holder.attempt === undefined || holder.attempt === null ? "" : ` (attempt ${holder.attempt})`;
+  return notFound(`task ${taskId}${attempt} is not held by this manager`);
+}
+
+/** Loads the task if the holder holds it (and locks it inside a transaction); else 404. */
+async function heldTask(db: Db, taskId: number, holder: TaskHolder, lock: boolean): Promise<HeldTask> {
+  const [task] = await db<HeldTask[]>`
+    SELECT t.id, t.uuid, t.group_id, t.creator_id, t.state, g.group_name, t.task_suite_id
+    FROM active_tasks t JOIN groups g ON g.id = t.group_id
+    WHERE t.id = ${taskId} AND ${holds(db, holder)} AND t.state = ANY(${HELD_STATES}::int[])
+    ${lock ? db`FOR UPDATE OF t` : db``}`;
+  if (!task) throw notHeld(holder, taskId);
   return task;
 }
 
 /** Finish or Cancel: records that the process ended (or was cancelled). */
-export async function reportEnd(db: Db, workerId: number, taskId: number, cancelled: boolean): Promise<void> {
+export async function reportEnd(db: Db, holder: TaskHolder, taskId: number, cancelled: boolean): Promise<void> {
   const next = cancelled ? TaskStateCode.Cancelled : TaskStateCode.Finished;
   const result = await db`
     UPDATE active_tasks SET state = ${next}, updated_at = now()
-    WHERE id = ${taskId} AND assigned_worker = ${workerId} AND state = ANY(${HELD_STATES}::int[])`;
-  if (result.count === 0) throw notFound(`task ${taskId} is not assigned to this worker`);
+    WHERE id = ${taskId} AND ${holds(db, holder)} AND state = ANY(${HELD_STATES}::int[])`;
+  if (result.count === 0) throw notHeld(holder, taskId);
 }
 
 /** Upload: records the artifact (charging quota) and returns a presigned PUT URL. */
 export async function reportUpload(
   sql: Sql,
   blobs: BlobStore,
-  workerId: number,
+  holder: TaskHolder,
   taskId: number,
   ct: ArtifactContentType,
   size: number,
 ): Promise<string> {
   const task = await sql.begin(async (tx) => {
-    const held = await heldTask(tx, taskId, workerId, true);
+    const held = await heldTask(tx, taskId, holder, true);
     await upsertArtifact(tx, held.uuid, held.group_id, ct, size);
     return held;
   });
   return await blobs.presignPut("artifacts", artifactKey(task.uuid, ct), size, UPLOAD_URL_TTL_SEC);
 }
 
+/** Whether the task's group may submit through the holder (Write or Admin on the worker or manager). */
+async function holderMaySubmit(tx: Db, holder: TaskHolder, groupId: number): Promise<boolean> {
+  const [role] = holder.kind === "worker"
+    ? await tx<{ role: number }[]>`
+      SELECT role FROM group_worker WHERE group_id = ${groupId} AND worker_id = ${holder.id}`
+    : await tx<{ role: number }[]>`
+      SELECT role FROM group_node_manager WHERE group_id = ${groupId} AND node_manager_id = ${holder.id}`;
+  return role !== undefined && role.role >= 1;
+}
+
 /**
  * Submit: creates a Pending downstream task in the same group, owned by the
- * upstream task's creator, which turns Ready when the upstream commits.
+ * upstream task's creator, which turns Ready when the upstream commits. A
+ * downstream of a suite task joins the same suite (with the suite's tags), so
+ * the suite completes only after it.
  */
 export async function reportSubmit(
   sql: Sql,
-  workerId: number,
+  holder: TaskHolder,
   taskId: number,
   req: ValidSubmitTaskReq,
 ): Promise<string> {
   return await sql.begin(async (tx) => {
-    const held = await heldTask(tx, taskId, workerId, true);
+    const held = await heldTask(tx, taskId, holder, true);
     if (req.group_name !== held.group_name) {
       throw badRequest(`a downstream task must be in the upstream task's group ${held.group_name}`);
     }
     const [creator] = await tx<{ state: number }[]>`SELECT state FROM users WHERE id = ${held.creator_id}`;
     if (creator?.state !== 0) throw forbidden("the task's creator is no longer active");
-    const [role] = await tx<{ role: number }[]>`
-      SELECT role FROM group_worker WHERE group_id = ${held.group_id} AND worker_id = ${workerId}`;
-    if (!role || role.role < 1) throw forbidden(`group ${held.group_name} may not submit through this worker`);
+    if (!(await holderMaySubmit(tx, holder, held.group_id))) {
+      throw forbidden(`group ${held.group_name} may not submit through this ${holder.kind}`);
+    }
+    let downstream = req;
+    if (held.task_suite_id !== null) {
+      const [suite] = await tx<{ tags: string[] }[]>`SELECT tags FROM task_suites WHERE id = ${held.task_suite_id}`;
+      downstream = { ...req, tags: suite?.tags ?? req.tags };
+    }
     const [created] = await insertTasks(tx, [{
       creatorId: held.creator_id,
       groupId: held.group_id,
-      req,
+      req: downstream,
       state: TaskStateCode.Pending,
       upstreamUuid: held.uuid,
+      suiteId: held.task_suite_id,
     }]);
     await tx`UPDATE active_tasks SET downstream_task_uuid = ${created.uuid}, updated_at = now() WHERE id = ${held.id}`;
     return created.uuid;
@@ -106,20 +149,27 @@ export async function reportSubmit(
 
 /**
  * Commit: in one statement, moves the task to `archived_tasks` with its
- * result and reporter, makes its Pending downstream tasks Ready and frees the
- * worker; then removes the worker if it was shutting down gracefully.
+ * result and reporter (worker or manager uuid), makes its Pending downstream
+ * tasks Ready and frees the worker; then removes a worker that was shutting
+ * down gracefully. Returns the task's uuid.
  */
 export async function reportCommit(
   sql: Sql,
   log: Logger,
-  worker: { id: number; uuid: string },
+  holder: TaskHolder,
   taskId: number,
   result: TaskResultSpec,
-): Promise<void> {
+): Promise<string> {
+  const freed = holder.kind === "worker"
+    ? sql`
+      UPDATE workers SET assigned_task_id = NULL, updated_at = now()
+      WHERE id = ${holder.id} AND EXISTS (SELECT 1 FROM moved)
+      RETURNING state`
+    : sql`SELECT NULL::int AS state WHERE false`;
   const [row] = await sql<{ uuid: string | null; worker_state: number | null }[]>`
     WITH moved AS (
       DELETE FROM active_tasks
-      WHERE id = ${taskId} AND assigned_worker = ${worker.id} AND state = ANY(${HELD_STATES}::int[])
+      WHERE id = ${taskId} AND ${holds(sql, holder)} AND state = ANY(${HELD_STATES}::int[])
       RETURNING *
     ), archived AS (
       INSERT INTO archived_tasks (id, creator_id, group_id, task_id, uuid, tags, labels, state, assigned_worker,
@@ -128,27 +178,24 @@ export async function reportCommit(
       SELECT id, creator_id, group_id, task_id, uuid, tags, labels,
         CASE WHEN state = ${TaskStateCode.Running} THEN ${TaskStateCode.Finished} ELSE state END,
         assigned_worker, timeout, priority, spec, ${jsonb(sql, result)}, upstream_task_uuid, downstream_task_uuid,
-        task_suite_id, attempt, ${worker.uuid}, created_at, now()
+        task_suite_id, attempt, ${holder.uuid}, created_at, now()
       FROM moved
       RETURNING uuid
     ), released AS (
       UPDATE active_tasks SET state = ${TaskStateCode.Ready}, updated_at = now()
       WHERE upstream_task_uuid IN (SELECT uuid FROM moved) AND state = ${TaskStateCode.Pending}
-    ), freed AS (
-      UPDATE workers SET assigned_task_id = NULL, updated_at = now()
-      WHERE id = ${worker.id} AND EXISTS (SELECT 1 FROM moved)
-      RETURNING state
-    )
+    ), freed AS (${freed})
     SELECT (SELECT uuid FROM archived) AS uuid, (SELECT state FROM freed) AS worker_state`;
-  if (!row?.uuid) throw notFound(`task ${taskId} is not assigned to this worker`);
+  if (!row?.uuid) throw notHeld(holder, taskId);
   if (row.worker_state === WorkerStateCode.GracefulShutdown) {
-    await removeWorkers(sql, [worker.id]);
-    log.info("worker removed after its last task (graceful shutdown)", { worker: worker.uuid });
+    await removeWorkers(sql, [holder.id]);
+    log.info("worker removed after its last task (graceful shutdown)", { worker: holder.uuid });
   }
   log.info("task committed", {
     task_uuid: row.uuid,
-    worker: worker.uuid,
+    [holder.kind]: holder.uuid,
     exit_status: result.exit_status,
-    msg: result.msg,
+    result_msg: result.msg,
   });
+  return row.uuid;
 }

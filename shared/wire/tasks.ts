@@ -184,6 +184,12 @@ export const UpdateTaskLabelsReqSchema = z.object({ labels: z.array(z.string()) 
 export const TaskResultSpecSchema = z.object({
   exit_status: z.number().int(),
   msg: z.enum(TASK_RESULT_MESSAGES).nullable().default(null),
+  /**
+   * Free-form explanation added by the coordinator where `msg` has no fitting
+   * variant, e.g. a suite task aborted on every eligible manager. Optional, so
+   * results of the existing Mitosis stay valid.
+   */
+  detail: z.string().max(65_536).nullable().optional(),
 });
 /** A task result. */
 export type TaskResultSpec = z.output<typeof TaskResultSpecSchema>;

@@ -1,0 +1,87 @@
+/**
+ * A node manager's progress on its assigned suite, as it reports it over the
+ * WebSocket: `SuiteStarted` (preparation done, workers running),
+ * `SuitePrepareFailed` (the preparation hook failed: the suite is not offered
+ * to this manager again until it reopens) and `SuiteCompleted` (the manager is
+ * done with the suite and Idle again).
+ */
+import type { Db } from "../db/connect.ts";
+import { NodeManagerStateCode } from "../../shared/wire/managers.ts";
+import { TaskStateCode } from "../../shared/wire/tasks.ts";
+
+/**
+ * Marks the manager Executing if `suiteUuid` is its current assignment;
+ * returns false (nothing changed) when it is not.
+ */
+export async function markSuiteStarted(db: Db, managerId: number, suiteUuid: string): Promise<boolean> {
+  const result = await db`
+    UPDATE node_managers m SET state = ${NodeManagerStateCode.Executing}, last_heartbeat = now(), updated_at = now()
+    FROM task_suites s
+    WHERE m.id = ${managerId} AND s.uuid = ${suiteUuid} AND m.assigned_task_suite_id = s.id`;
+  return result.count > 0;
+}
+
+/** What releasing a manager from a suite changed. */
+export interface SuiteRelease {
+  /** False when the suite does not exist. */
+  suiteExists: boolean;
+  /** True when the suite was the manager's assignment and has been released. */
+  released: boolean;
+  /** True when the manager's link to the suite was marked as failed to prepare. */
+  markedFailed: boolean;
+  /** Uuids of the tasks of the suite it still held, now Ready again. */
+  returnedTasks: string[];
+}
+
+/**
+ * Releases the manager from a suite in one statement: its assignment (only
+ * if it is this suite), its state to Idle (unless it is assigned to another
+ * suite), and every task of the suite it still holds back to Ready. With
+ * `prepareError`, the (suite, manager) link also records the preparation
+ * failure, which keeps the suite from this manager until the suite reopens
+ * (trigger `task_suites_reopen`, migration 0004). A manager without a link
+ * (it was removed from the suite meanwhile) is not eligible anyway, so no
+ * link is created.
+ */
+export async function releaseManagerSuite(
+  db: Db,
+  managerId: number,
+  suiteUuid: string,
+  prepareError: string | null,
+): Promise<SuiteRelease> {
+  const [row] = await db<{ suite_exists: boolean; released: boolean; marked: boolean; returned: string[] }[]>`
+    WITH suite AS (
+      SELECT id FROM task_suites WHERE uuid = ${suiteUuid}
+    ), before AS (
+      SELECT m.id, m.assigned_task_suite_id AS assigned FROM node_managers m WHERE m.id = ${managerId} FOR UPDATE
+    ), marked AS (
+      UPDATE task_suite_managers SET prepare_failed_at = now(), prepare_error = ${prepareError}
+      WHERE ${prepareError !== null} AND task_suite_id = (SELECT id FROM suite) AND node_manager_id = ${managerId}
+      RETURNING 1
+    ), released AS (
+      UPDATE node_managers m SET assigned_task_suite_id = NULL, lease_expires_at = NULL,
+        state = ${NodeManagerStateCode.Idle}, updated_at = now()
+      FROM before, suite
+      WHERE m.id = before.id AND before.assigned = suite.id
+      RETURNING m.id
+    ), idled AS (
+      UPDATE node_managers m SET state = ${NodeManagerStateCode.Idle}, updated_at = now()
+      FROM before
+      WHERE m.id = before.id AND before.assigned IS NULL
+    ), returned AS (
+      UPDATE active_tasks SET state = ${TaskStateCode.Ready}, assigned_manager = NULL, updated_at = now()
+      WHERE assigned_manager = ${managerId} AND task_suite_id = (SELECT id FROM suite)
+        AND state IN (${TaskStateCode.Running}, ${TaskStateCode.Finished}, ${TaskStateCode.Cancelled})
+      RETURNING uuid
+    )
+    SELECT EXISTS (SELECT 1 FROM suite) AS suite_exists,
+      EXISTS (SELECT 1 FROM released) AS released,
+      EXISTS (SELECT 1 FROM marked) AS marked,
+      ARRAY(SELECT uuid FROM returned)::text[] AS returned`;
+  return {
+    suiteExists: row.suite_exists,
+    released: row.released,
+    markedFailed: row.marked,
+    returnedTasks: row.returned,
+  };
+}

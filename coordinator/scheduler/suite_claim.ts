@@ -1,0 +1,109 @@
+/**
+ * Dispatch to node managers: a manager claims Ready tasks of the suite it is
+ * assigned to, up to `max_count` in one statement (`FOR UPDATE SKIP LOCKED`
+ * over the `active_tasks_ready_by_suite` index, in dispatch order: higher
+ * priority first, then older), skipping tasks it has aborted. A claim marks
+ * the tasks Running, held by the manager, with `attempt` incremented, so a
+ * report naming an older attempt is refused. Several managers may claim from
+ * one suite at once; every task goes to exactly one of them.
+ *
+ * Also: handing tasks back (`ReturnTasks`).
+ */
+import type { Db } from "../db/connect.ts";
+import { TaskStateCode } from "../../shared/wire/tasks.ts";
+import type { TaskSpec } from "../../shared/wire/tasks.ts";
+import { TaskSuiteStateCode } from "../../shared/wire/suites.ts";
+
+/** A task claimed by a manager. */
+export interface ClaimedSuiteTask {
+  id: number;
+  uuid: string;
+  /** Timeout in seconds. */
+  timeout: number;
+  spec: TaskSpec;
+  upstream_task_uuid: string | null;
+  attempt: number;
+}
+
+/** What a claim found. */
+export interface SuiteClaim {
+  /** The manager's assigned suite (matching the one asked for), or null when it has none. */
+  suite_uuid: string | null;
+  /** That suite's state code, or null. */
+  suite_state: number | null;
+  /** The claimed tasks, in dispatch order (possibly none). */
+  tasks: ClaimedSuiteTask[];
+}
+
+interface ClaimRow {
+  suite_uuid: string;
+  suite_state: number;
+  id: number | null;
+  uuid: string;
+  timeout: number;
+  spec: TaskSpec;
+  upstream_task_uuid: string | null;
+  attempt: number;
+  priority: number;
+}
+
+/**
+ * Claims up to `maxCount` Ready tasks of the manager's assigned suite in one
+ * statement. When `suiteUuid` is given and is not the assigned suite, nothing
+ * is claimed and the result names no suite (`suite_uuid: null`).
+ */
+export async function claimSuiteTasks(
+  db: Db,
+  managerId: number,
+  suiteUuid: string | null,
+  maxCount: number,
+): Promise<SuiteClaim> {
+  const rows = await db<ClaimRow[]>`
+    WITH suite AS (
+      SELECT s.id, s.uuid, s.state FROM node_managers m JOIN task_suites s ON s.id = m.assigned_task_suite_id
+      WHERE m.id = ${managerId} AND (${suiteUuid}::uuid IS NULL OR s.uuid = ${suiteUuid}::uuid)
+    ), candidate AS (
+      SELECT t.id FROM active_tasks t
+      WHERE t.task_suite_id = (SELECT id FROM suite) AND t.state = ${TaskStateCode.Ready}
+        AND (SELECT state FROM suite) IN (${TaskSuiteStateCode.Open}, ${TaskSuiteStateCode.Closed})
+        AND NOT EXISTS (
+          SELECT 1 FROM task_execution_failures f
+          WHERE f.task_uuid = t.uuid AND f.node_manager_id = ${managerId} AND f.aborted_at IS NOT NULL)
+      ORDER BY t.priority DESC, t.id
+      LIMIT ${maxCount}
+      FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+      UPDATE active_tasks t SET state = ${TaskStateCode.Running}, assigned_manager = ${managerId},
+        attempt = t.attempt + 1, updated_at = now()
+      FROM candidate WHERE t.id = candidate.id
+      RETURNING t.id, t.uuid, t.timeout, t.spec, t.upstream_task_uuid, t.attempt, t.priority
+    )
+    SELECT suite.uuid AS suite_uuid, suite.state AS suite_state, c.*
+    FROM suite LEFT JOIN claimed c ON true
+    ORDER BY c.priority DESC, c.id`;
+  if (rows.length === 0) return { suite_uuid: null, suite_state: null, tasks: [] };
+  const tasks = rows.filter((r) => r.id !== null).map((r) => ({
+    id: r.id!,
+    uuid: r.uuid,
+    timeout: r.timeout,
+    spec: r.spec,
+    upstream_task_uuid: r.upstream_task_uuid,
+    attempt: r.attempt,
+  }));
+  return { suite_uuid: rows[0].suite_uuid, suite_state: rows[0].suite_state, tasks };
+}
+
+/**
+ * Hands tasks the manager holds back to Ready (unstarted prefetched tasks,
+ * `ReturnTasks`); `attempt` is left as it is (the next claim increments it).
+ * Tasks it does not hold are left alone. Returns the uuids returned.
+ */
+export async function returnManagerTasks(db: Db, managerId: number, uuids: string[]): Promise<string[]> {
+  if (uuids.length === 0) return [];
+  const rows = await db<{ uuid: string }[]>`
+    UPDATE active_tasks SET state = ${TaskStateCode.Ready}, assigned_manager = NULL, updated_at = now()
+    WHERE uuid = ANY(${uuids}::uuid[]) AND assigned_manager = ${managerId}
+      AND state IN (${TaskStateCode.Running}, ${TaskStateCode.Finished}, ${TaskStateCode.Cancelled})
+    RETURNING uuid`;
+  return rows.map((r) => r.uuid);
+}

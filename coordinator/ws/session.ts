@@ -1,0 +1,108 @@
+/**
+ * One node manager's WebSocket session: decodes each frame, runs requests
+ * concurrently (replies may leave out of order, matched by `request_id`),
+ * answers unusable frames and failed handlers with `Error` without closing
+ * the connection. Reports about one task (`ReportTask` with the same
+ * `task_id`) run in the order received, so a pipelined Finish then Commit
+ * cannot overtake each other.
+ */
+import type { CoordinatorMessage, ValidManagerMessage } from "../../shared/wire/manager_ws.ts";
+import type { AppDeps, AuthManager } from "../http/context.ts";
+import type { Logger } from "../../shared/log/logger.ts";
+import type { ManagerSession } from "./registry.ts";
+import { decodeManagerFrame } from "./frames.ts";
+import { handleManagerMessage } from "./handlers.ts";
+import type { ManagerRequestContext } from "./context.ts";
+
+/** Requests one session may have in flight; more are answered with `Error` at once. */
+export const MAX_IN_FLIGHT = 4096;
+
+/** The socket operations a session needs (a WebSocket, or a test double). */
+export interface SessionSocket {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+const OPEN = 1;
+
+/** A live `/ws/managers` connection of one manager. */
+export class ManagerConnection implements ManagerSession {
+  readonly managerId: number;
+  readonly #socket: SessionSocket;
+  readonly #ctx: ManagerRequestContext;
+  readonly #taskChains = new Map<number, Promise<void>>();
+  #inFlight = 0;
+
+  constructor(deps: AppDeps, manager: AuthManager, socket: SessionSocket, log: Logger) {
+    this.managerId = manager.id;
+    this.#socket = socket;
+    this.#ctx = { deps, manager, log };
+  }
+
+  /** Requests being handled now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  send(message: CoordinatorMessage): boolean {
+    if (this.#socket.readyState !== OPEN) return false;
+    try {
+      this.#socket.send(JSON.stringify(message));
+      return true;
+    } catch (error) {
+      this.#ctx.log.debug("send on a closing WebSocket failed", { type: message.type, error });
+      return false;
+    }
+  }
+
+  close(code: number, reason: string): void {
+    try {
+      this.#socket.close(code, reason);
+    } catch (error) {
+      this.#ctx.log.debug("closing the WebSocket failed", { code, reason, error });
+    }
+  }
+
+  /** Handles one received frame (text or binary, as delivered). Never throws. */
+  receive(data: unknown): void {
+    const decoded = decodeManagerFrame(data);
+    if (!decoded.ok) {
+      this.#ctx.log.info("unusable frame from manager", { request_id: decoded.request_id, error: decoded.msg });
+      this.send({ type: "Error", request_id: decoded.request_id, msg: decoded.msg });
+      return;
+    }
+    const msg = decoded.message;
+    if (this.#inFlight >= MAX_IN_FLIGHT) {
+      this.send({
+        type: "Error",
+        request_id: msg.request_id ?? null,
+        msg: `too many requests in flight (limit ${MAX_IN_FLIGHT}); wait for replies`,
+      });
+      return;
+    }
+    this.#inFlight++;
+    if (msg.type !== "ReportTask") {
+      void this.#run(msg).finally(() => this.#inFlight--);
+      return;
+    }
+    // Same task: after the previous report of it (which never rejects).
+    const previous = this.#taskChains.get(msg.task_id) ?? Promise.resolve();
+    const next = previous.then(() => this.#run(msg)).finally(() => {
+      this.#inFlight--;
+      if (this.#taskChains.get(msg.task_id) === next) this.#taskChains.delete(msg.task_id);
+    });
+    this.#taskChains.set(msg.task_id, next);
+  }
+
+  /** Runs a handler and sends its reply; an unexpected failure is logged and answered with `Error`. */
+  async #run(msg: ValidManagerMessage): Promise<void> {
+    try {
+      const reply = await handleManagerMessage(this.#ctx, msg);
+      if (reply !== null) this.send(reply);
+    } catch (error) {
+      this.#ctx.log.error("manager request failed", { type: msg.type, request_id: msg.request_id ?? null, error });
+      this.send({ type: "Error", request_id: msg.request_id ?? null, msg: `internal error handling ${msg.type}` });
+    }
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * `/ws/managers` messages about the manager and its suite: Heartbeat,
+ * SuiteStarted, SuitePrepareFailed and SuiteCompleted.
+ */
+import { recordManagerHeartbeat } from "../managers/heartbeat.ts";
+import { markSuiteStarted, releaseManagerSuite } from "../managers/suite_progress.ts";
+import { ack, type ManagerMessageOf, type ManagerRequestContext, type Reply } from "./context.ts";
+
+/** Heartbeat: liveness, state, lease; reconciles the suite (SuiteReclaimed / SuiteAssigned pushes). */
+export async function heartbeat(ctx: ManagerRequestContext, msg: ManagerMessageOf<"Heartbeat">): Promise<Reply> {
+  const reply = await recordManagerHeartbeat(ctx.deps, ctx.manager, msg);
+  return { type: "HeartbeatAck", request_id: msg.request_id ?? null, assigned_suite_uuid: reply.assigned_suite_uuid };
+}
+
+/** SuiteStarted: the manager is Executing its assigned suite; a suite not assigned to it is reclaimed. */
+export async function suiteStarted(ctx: ManagerRequestContext, msg: ManagerMessageOf<"SuiteStarted">): Promise<Reply> {
+  if (await markSuiteStarted(ctx.deps.sql, ctx.manager.id, msg.suite_uuid)) {
+    ctx.log.info("manager started suite", { suite: msg.suite_uuid, state: "Executing" });
+    return ack(msg.request_id, true);
+  }
+  ctx.log.warn("manager started a suite it is not assigned; reclaiming", { suite: msg.suite_uuid });
+  await ctx.deps.pushes.send(ctx.manager.id, { type: "SuiteReclaimed", suite_uuid: msg.suite_uuid });
+  return ack(msg.request_id, false, `suite ${msg.suite_uuid} is not assigned to this manager`);
+}
+
+/**
+ * SuitePrepareFailed: the preparation hook failed. The manager is released
+ * (Idle), the tasks it held go back to Ready, and the suite is not offered to
+ * it again until the suite reopens.
+ */
+export async function suitePrepareFailed(
+  ctx: ManagerRequestContext,
+  msg: ManagerMessageOf<"SuitePrepareFailed">,
+): Promise<Reply> {
+  const release = await releaseManagerSuite(ctx.deps.sql, ctx.manager.id, msg.suite_uuid, msg.error);
+  if (!release.suiteExists) return ack(msg.request_id, false, `suite ${msg.suite_uuid} not found`);
+  ctx.log.warn("suite preparation failed on manager; not offered to it again until the suite reopens", {
+    suite: msg.suite_uuid,
+    released: release.released,
+    returned_tasks: release.returnedTasks.length,
+    error: msg.error.slice(0, 1000),
+  });
+  ctx.deps.assigner.kick();
+  return ack(msg.request_id, true);
+}
+
+/** SuiteCompleted: the manager is done with the suite and Idle; it (and the suite) may get other work. */
+export async function suiteCompleted(
+  ctx: ManagerRequestContext,
+  msg: ManagerMessageOf<"SuiteCompleted">,
+): Promise<Reply> {
+  const release = await releaseManagerSuite(ctx.deps.sql, ctx.manager.id, msg.suite_uuid, null);
+  if (!release.suiteExists) return ack(msg.request_id, false, `suite ${msg.suite_uuid} not found`);
+  ctx.log.info("manager completed suite", {
+    suite: msg.suite_uuid,
+    released: release.released,
+    tasks_completed: msg.tasks_completed,
+    tasks_failed: msg.tasks_failed,
+    returned_tasks: release.returnedTasks.length,
+    state: "Idle",
+  });
+  ctx.deps.assigner.kick();
+  return ack(msg.request_id, true);
+}

@@ -1,0 +1,148 @@
+/**
+ * `/ws/managers` requests about tasks: FetchTask, ReportTask, ReportFailure,
+ * AbortTask and ReturnTasks.
+ */
+import { ApiError } from "../../shared/errors.ts";
+import { formatDuration } from "../../shared/config/duration.ts";
+import type { ManagedTask } from "../../shared/wire/manager_ws.ts";
+import { TASK_SUITE_STATES } from "../../shared/wire/suites.ts";
+import { type ClaimedSuiteTask, claimSuiteTasks, returnManagerTasks } from "../scheduler/suite_claim.ts";
+import { abortTaskOnManager, recordTaskFailure } from "../scheduler/task_failures.ts";
+import { reportCommit, reportEnd, reportSubmit, reportUpload, type TaskHolder } from "../workers/report.ts";
+import { ack, type ManagerMessageOf, type ManagerRequestContext, type Reply } from "./context.ts";
+
+function managedTask(task: ClaimedSuiteTask, suiteUuid: string): ManagedTask {
+  return {
+    id: task.id,
+    uuid: task.uuid,
+    timeout: formatDuration(task.timeout * 1000),
+    spec: task.spec,
+    upstream_task_uuid: task.upstream_task_uuid,
+    attempt: task.attempt,
+    suite_uuid: suiteUuid,
+  };
+}
+
+/**
+ * FetchTask: claims up to `max_count` tasks of the manager's assigned suite.
+ * Naming a suite other than the assigned one (or having none) claims
+ * nothing and answers `suite_state: null`, meaning "not your suite"; the
+ * manager's next heartbeat reconciles (SuiteReclaimed or SuiteAssigned).
+ */
+export async function fetchTasks(ctx: ManagerRequestContext, msg: ManagerMessageOf<"FetchTask">): Promise<Reply> {
+  const claim = await claimSuiteTasks(ctx.deps.sql, ctx.manager.id, msg.suite_uuid ?? null, msg.max_count);
+  const suiteUuid = claim.suite_uuid;
+  const tasks = suiteUuid === null ? [] : claim.tasks.map((t) => managedTask(t, suiteUuid));
+  if (tasks.length > 0) {
+    ctx.log.debug("suite tasks dispatched", {
+      suite: suiteUuid,
+      worker_local_id: msg.worker_local_id ?? null,
+      task_uuids: tasks.map((t) => t.uuid),
+    });
+  }
+  return {
+    type: "TaskAvailable",
+    request_id: msg.request_id,
+    task: tasks[0] ?? null,
+    tasks,
+    suite_state: claim.suite_state === null ? null : TASK_SUITE_STATES[claim.suite_state] ?? null,
+  };
+}
+
+/**
+ * ReportTask: Finish, Cancel, Upload (answers a presigned URL), Submit and
+ * Commit, as for workers, on a task this manager holds (at `attempt`, when
+ * named). A refused report (not held, bad Submit, quota) answers
+ * `success: false` with the reason and changes nothing.
+ */
+export async function reportTask(ctx: ManagerRequestContext, msg: ManagerMessageOf<"ReportTask">): Promise<Reply> {
+  const { deps, manager } = ctx;
+  const holder: TaskHolder = { kind: "manager", id: manager.id, uuid: manager.uuid, attempt: msg.attempt };
+  const op = msg.op;
+  try {
+    let url: string | null = null;
+    if (op === "Finish" || op === "Cancel") {
+      await reportEnd(deps.sql, holder, msg.task_id, op === "Cancel");
+    } else if ("Upload" in op) {
+      url = await reportUpload(
+        deps.sql,
+        deps.blobs,
+        holder,
+        msg.task_id,
+        op.Upload.content_type,
+        op.Upload.content_length,
+      );
+    } else if ("Submit" in op) {
+      const uuid = await reportSubmit(deps.sql, holder, msg.task_id, op.Submit);
+      ctx.log.info("downstream task submitted", { task_uuid: uuid, upstream_task_id: msg.task_id });
+    } else {
+      await reportCommit(deps.sql, ctx.log, holder, msg.task_id, op.Commit);
+    }
+    return { type: "TaskReportAck", request_id: msg.request_id, success: true, url, error: null };
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    ctx.log.info("task report refused", {
+      task_id: msg.task_id,
+      attempt: msg.attempt ?? null,
+      op: typeof op === "string" ? op : Object.keys(op)[0],
+      reason: error.message,
+    });
+    return { type: "TaskReportAck", request_id: msg.request_id, success: false, url: null, error: error.message };
+  }
+}
+
+/** ReportFailure: records a crash of the worker that ran the task. */
+export async function reportFailure(
+  ctx: ManagerRequestContext,
+  msg: ManagerMessageOf<"ReportFailure">,
+): Promise<Reply> {
+  const count = await recordTaskFailure(ctx.deps.sql, ctx.manager.id, msg);
+  if (count === null) return ack(msg.request_id, false, `task ${msg.task_uuid} is not active`);
+  ctx.log.warn("task failure recorded", {
+    task_uuid: msg.task_uuid,
+    failure_count: count,
+    worker_local_id: msg.worker_local_id ?? null,
+    error: msg.error_message.slice(0, 500),
+  });
+  return ack(msg.request_id, true);
+}
+
+/**
+ * AbortTask: the manager gives up on the task; it goes back to Ready for the
+ * other managers, and is archived as Cancelled once every eligible manager
+ * has aborted it.
+ */
+export async function abortTask(ctx: ManagerRequestContext, msg: ManagerMessageOf<"AbortTask">): Promise<Reply> {
+  const outcome = await abortTaskOnManager(ctx.deps.sql, ctx.manager.id, msg.task_uuid, msg.reason);
+  if (!outcome.found) return ack(msg.request_id, false, `task ${msg.task_uuid} is not an active suite task`);
+  ctx.log.warn("task aborted on manager", {
+    task_uuid: msg.task_uuid,
+    suite: outcome.suite_uuid,
+    returned_to_ready: outcome.returned,
+    reason: msg.reason.slice(0, 500),
+  });
+  if (outcome.finalised) {
+    ctx.log.warn("task aborted on every eligible manager; archived as Cancelled", {
+      task_uuid: msg.task_uuid,
+      suite: outcome.suite_uuid,
+    });
+  } else if (outcome.returned) {
+    ctx.deps.assigner.kick();
+  }
+  return ack(msg.request_id, true);
+}
+
+/** ReturnTasks: prefetched, unstarted tasks go back to Ready. */
+export async function returnTasks(ctx: ManagerRequestContext, msg: ManagerMessageOf<"ReturnTasks">): Promise<Reply> {
+  const returned = await returnManagerTasks(ctx.deps.sql, ctx.manager.id, msg.task_uuids);
+  if (returned.length > 0) {
+    ctx.log.info("tasks returned by manager", { count: returned.length, task_uuids: returned.slice(0, 100) });
+    ctx.deps.assigner.kick();
+  }
+  const missing = msg.task_uuids.length - returned.length;
+  return ack(
+    msg.request_id,
+    missing === 0,
+    missing === 0 ? null : `${missing} of ${msg.task_uuids.length} tasks are not held by this manager`,
+  );
+}
