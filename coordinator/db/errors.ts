@@ -5,3 +5,11 @@ import postgres from "postgres";
 export function isUniqueViolation(error: unknown): boolean {
   return error instanceof postgres.PostgresError && error.code === "23505";
 }
+
+/** SQLSTATE raised by the task insert trigger for a Cancelled suite. */
+export const CANCELLED_SUITE_SQLSTATE = "MXS01";
+
+/** True when an insert targeted a Cancelled suite (see migration 0003). */
+export function isCancelledSuite(error: unknown): error is postgres.PostgresError {
+  return error instanceof postgres.PostgresError && error.code === CANCELLED_SUITE_SQLSTATE;
+}

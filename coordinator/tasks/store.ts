@@ -4,6 +4,7 @@
  * cancellation and filtered queries.
  */
 import { type Db, jsonb } from "../db/connect.ts";
+import { isCancelledSuite } from "../db/errors.ts";
 import { badRequest, notFound } from "../../shared/errors.ts";
 import { parseDuration } from "../../shared/config/duration.ts";
 import {
@@ -57,7 +58,15 @@ export async function insertTasks(db: Db, tasks: NewTask[]): Promise<SubmitTaskR
     upstream_task_uuid: t.upstreamUuid ?? null,
     task_suite_id: t.suiteId ?? null,
   }));
-  const inserted = await db<{ uuid: string; task_id: number }[]>`
+  const inserted = await insertRows(db, rows);
+  const byUuid = new Map(inserted.map((r) => [r.uuid, r.task_id]));
+  return rows.map((r) => ({ task_id: byUuid.get(r.uuid)!, uuid: r.uuid }));
+}
+
+/** The insert statement of `insertTasks`; a Cancelled suite among the rows is a 400. */
+async function insertRows(db: Db, rows: unknown[]): Promise<{ uuid: string; task_id: number }[]> {
+  try {
+    return await db<{ uuid: string; task_id: number }[]>`
     WITH input AS (
       SELECT r.*, row_number() OVER (PARTITION BY r.group_id ORDER BY r.ord) AS rn
       FROM jsonb_to_recordset(${jsonb(db, rows)}) AS r(ord int, creator_id bigint, group_id bigint, uuid uuid,
@@ -81,8 +90,10 @@ export async function insertTasks(db: Db, tasks: NewTask[]): Promise<SubmitTaskR
     FROM input i JOIN bumped b ON b.id = i.group_id
     ORDER BY i.ord
     RETURNING uuid, task_id`;
-  const byUuid = new Map(inserted.map((r) => [r.uuid, r.task_id]));
-  return rows.map((r) => ({ task_id: byUuid.get(r.uuid)!, uuid: r.uuid }));
+  } catch (error) {
+    if (isCancelledSuite(error)) throw badRequest(error.message);
+    throw error;
+  }
 }
 
 /** The task with this uuid, active or archived, or null. */

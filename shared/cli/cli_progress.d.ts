@@ -44,6 +44,7 @@ export interface Preset {
 export declare class SingleBar {
   update(current: number, payload?: Record<string, unknown>): void;
   getTotal(): number;
+  setTotal(total: number): void;
 }
 
 /** Several bars redrawn together. */

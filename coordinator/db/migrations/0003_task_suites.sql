@@ -113,17 +113,28 @@ CREATE INDEX task_execution_failures_task ON task_execution_failures (task_id);
 -- are never wrong after a crash: statement-level triggers over transition
 -- tables (one UPDATE per statement, also for bulk inserts).
 CREATE FUNCTION task_suites_on_task_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  cancelled uuid;
 BEGIN
-  UPDATE task_suites s SET
-    total_tasks = s.total_tasks + c.n,
-    pending_tasks = s.pending_tasks + c.n,
-    last_task_submitted_at = now(),
-    -- A new task reopens a Closed or Complete suite.
-    state = CASE WHEN s.state IN (1, 2) THEN 0 ELSE s.state END,
-    completed_at = CASE WHEN s.state IN (1, 2) THEN NULL ELSE s.completed_at END,
-    updated_at = now()
-  FROM (SELECT task_suite_id, count(*) AS n FROM new_rows WHERE task_suite_id IS NOT NULL GROUP BY 1) c
-  WHERE s.id = c.task_suite_id;
+  WITH bumped AS (
+    UPDATE task_suites s SET
+      total_tasks = s.total_tasks + c.n,
+      pending_tasks = s.pending_tasks + c.n,
+      last_task_submitted_at = now(),
+      -- A new task reopens a Closed or Complete suite.
+      state = CASE WHEN s.state IN (1, 2) THEN 0 ELSE s.state END,
+      completed_at = CASE WHEN s.state IN (1, 2) THEN NULL ELSE s.completed_at END,
+      updated_at = now()
+    FROM (SELECT task_suite_id, count(*) AS n FROM new_rows WHERE task_suite_id IS NOT NULL GROUP BY 1) c
+    WHERE s.id = c.task_suite_id
+    RETURNING s.uuid, s.state
+  )
+  SELECT uuid INTO cancelled FROM bumped WHERE state = 3 LIMIT 1;
+  -- Checked after the suite row is locked, so a cancellation committing
+  -- meanwhile is seen: a Cancelled suite takes no new task.
+  IF cancelled IS NOT NULL THEN
+    RAISE EXCEPTION 'suite % is Cancelled and takes no new tasks', cancelled USING ERRCODE = 'MXS01';
+  END IF;
   RETURN NULL;
 END $$;
 
