@@ -43,6 +43,14 @@ export type {
   WorkersShutdownByFilterResp,
   WorkersShutdownByUuidsResp,
 } from "./shared/client/workers_api.ts";
+export type { ManagersApi, ManagerShutdownOp, ManagersQueryResp } from "./shared/client/managers_api.ts";
+export type {
+  AddSuiteManagersResp,
+  CancelSuiteReq,
+  CancelSuiteResp,
+  SuitesApi,
+  SuitesQueryResp,
+} from "./shared/client/suites_api.ts";
 export { downloadFile, type TransferProgress, type TransferResult, uploadFile } from "./shared/client/transfer.ts";
 export * from "./shared/wire/common.ts";
 export * from "./shared/wire/auth.ts";
@@ -50,6 +58,8 @@ export * from "./shared/wire/groups.ts";
 export * from "./shared/wire/admin.ts";
 export * from "./shared/wire/tasks.ts";
 export * from "./shared/wire/workers.ts";
+export * from "./shared/wire/managers.ts";
+export * from "./shared/wire/suites.ts";
 export * from "./shared/wire/storage.ts";
 
 if (import.meta.main) {

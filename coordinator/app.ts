@@ -14,6 +14,9 @@ import { adminAttachmentRoutes, attachmentRoutes } from "./routes/attachments.ts
 import { taskRoutes } from "./routes/tasks.ts";
 import { workerApiRoutes } from "./routes/worker_api.ts";
 import { workerRoutes } from "./routes/workers.ts";
+import { suiteRoutes } from "./routes/suites.ts";
+import { managerRoutes } from "./routes/managers.ts";
+import { managerWsRoutes } from "./ws/server.ts";
 
 /** Builds the Hono application serving the REST API. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -39,6 +42,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/tasks", taskRoutes(deps));
   app.route("/workers", workerApiRoutes(deps));
   app.route("/workers", workerRoutes(deps));
+  app.route("/suites", suiteRoutes(deps));
+  app.route("/managers", managerRoutes(deps));
+  app.route("/ws/managers", managerWsRoutes(deps));
   app.route("/admin", adminAttachmentRoutes(deps));
   app.route("/admin", adminRoutes(deps));
   if (deps.blobs.routes) app.route("/blobs", deps.blobs.routes);

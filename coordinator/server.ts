@@ -17,6 +17,10 @@ import { dataHome } from "../shared/config/load.ts";
 import { md5Bytes } from "../shared/client/md5.ts";
 import { createBlobStore } from "./storage/create.ts";
 import { startWorkerReaper } from "./maintenance/worker_reaper.ts";
+import { startCancelledSuiteSweeper } from "./maintenance/cancelled_suite_sweeper.ts";
+import { startSuiteAutoClose } from "./maintenance/suite_auto_close.ts";
+import { startManagerReaper } from "./maintenance/manager_reaper.ts";
+import { startSuiteAssigner } from "./scheduler/assign.ts";
 import { SessionRegistry } from "./ws/registry.ts";
 import { startPushBus } from "./ws/push_bus.ts";
 
@@ -84,6 +88,13 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     log.info("blob store ready", { kind: blobs.kind });
     const sessions = new SessionRegistry();
     const pushes = await startPushBus(sql, sessions, log);
+    const assigner = await startSuiteAssigner({
+      sql,
+      sessions,
+      pushes,
+      log,
+      leaseMs: config.manager_heartbeat_timeout,
+    });
     const shutdownSecret = config.shutdown_secret ?? randomSecret();
     if (config.shutdown_secret === undefined) log.warn("shutdown secret generated", { secret: shutdownSecret });
 
@@ -111,8 +122,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       blobs,
       pushes,
       sessions,
-      // SCAFFOLDING (replaced by the WebSocket/assignment work): no assignment yet.
-      assigner: { kick: () => {} },
+      assigner,
       config,
       log,
       shutdownSecret,
@@ -125,7 +135,13 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),
     );
     const boundPort = await listening;
-    const services = [startWorkerReaper(sql, config.heartbeat_timeout, log)];
+    const services = [
+      startWorkerReaper(sql, config.heartbeat_timeout, log),
+      startSuiteAutoClose(sql, { idleMs: config.suite_auto_close }, log),
+      assigner,
+      startManagerReaper(sql, config.manager_heartbeat_timeout, log, () => assigner.kick()),
+      startCancelledSuiteSweeper(sql, 5_000, log),
+    ];
     const shownHost = hostname.includes(":") ? `[${hostname}]` : hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
     const url = `http://${shownHost}:${boundPort}`;
     if (publicUrl === "") publicUrl = url;

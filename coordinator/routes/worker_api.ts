@@ -8,16 +8,13 @@ import { z } from "zod";
 import type { AppDeps, AppEnv } from "../http/context.ts";
 import { param, readJson } from "../http/validate.ts";
 import { requireUser, requireWorker, WORKER_TOKEN_SIGNATURE } from "../auth/middleware.ts";
-import { forbidden } from "../../shared/errors.ts";
 import { formatDuration, parseDuration } from "../../shared/config/duration.ts";
 import { ArtifactContentTypeSchema, TASK_STATES } from "../../shared/wire/tasks.ts";
 import { RegisterWorkerReqSchema, ReportTaskReqSchema, type WorkerTaskResp } from "../../shared/wire/workers.ts";
-import type { GroupWorkerRole } from "../../shared/wire/common.ts";
-import { getGroupByName } from "../groups/store.ts";
-import { effectiveRole, roleAtLeast } from "../groups/access.ts";
+import { registrationGroupRoles } from "../groups/resource_access.ts";
 import { insertWorker, removeWorkers, touchWorker, WorkerStateCode } from "../workers/store.ts";
 import { type ClaimedTask, claimTaskForWorker } from "../scheduler/claim.ts";
-import { reportCommit, reportEnd, reportSubmit, reportUpload } from "../workers/report.ts";
+import { reportCommit, reportEnd, reportSubmit, reportUpload, type TaskHolder } from "../workers/report.ts";
 import { getTask } from "../tasks/store.ts";
 import { artifactKey, getArtifact } from "../artifacts/store.ts";
 import { downloadUrlTtlSec } from "../storage/blob_store.ts";
@@ -45,16 +42,7 @@ export function workerApiRoutes(deps: AppDeps): Hono<AppEnv> {
   app.post("/", requireUser(deps), async (c) => {
     const req = await readJson(c, RegisterWorkerReqSchema);
     const user = c.var.user;
-    const roles = new Map<number, GroupWorkerRole>();
-    for (const spec of req.groups) {
-      const group = await getGroupByName(deps.sql, spec.group);
-      if (!roleAtLeast(await effectiveRole(deps.sql, user, group.id), "Write")) {
-        throw forbidden(`Write role in group ${group.group_name} required to serve it`);
-      }
-      roles.set(group.id, spec.role);
-    }
-    const own = await getGroupByName(deps.sql, user.username);
-    roles.set(own.id, "Admin");
+    const roles = await registrationGroupRoles(deps.sql, user, req.groups);
     const row = await insertWorker(deps.sql, user.id, req.tags, req.labels, roles);
     const lifetime = req.lifetime ? parseDuration(req.lifetime)! : deps.config.access_token_expires_in;
     const token = await deps.keys.issue(row.worker_id, WORKER_TOKEN_SIGNATURE, lifetime, "worker");
@@ -93,16 +81,17 @@ export function workerApiRoutes(deps: AppDeps): Hono<AppEnv> {
   app.post("/tasks", worker, async (c) => {
     const req = await readJson(c, ReportTaskReqSchema);
     const w = c.var.worker;
+    const holder: TaskHolder = { kind: "worker", id: w.id, uuid: w.uuid };
     const op = req.op;
     if (op === "Finish" || op === "Cancel") {
-      await reportEnd(deps.sql, w.id, req.id, op === "Cancel");
+      await reportEnd(deps.sql, holder, req.id, op === "Cancel");
       return c.json({ url: null });
     }
     if ("Upload" in op) {
       const url = await reportUpload(
         deps.sql,
         deps.blobs,
-        w.id,
+        holder,
         req.id,
         op.Upload.content_type,
         op.Upload.content_length,
@@ -110,11 +99,11 @@ export function workerApiRoutes(deps: AppDeps): Hono<AppEnv> {
       return c.json({ url });
     }
     if ("Submit" in op) {
-      const uuid = await reportSubmit(deps.sql, w.id, req.id, op.Submit);
+      const uuid = await reportSubmit(deps.sql, holder, req.id, op.Submit);
       deps.log.info("downstream task submitted", { task_uuid: uuid, worker: w.uuid });
       return c.json({ url: null });
     }
-    await reportCommit(deps.sql, deps.log, w, req.id, op.Commit);
+    await reportCommit(deps.sql, deps.log, holder, req.id, op.Commit);
     return c.json({ url: null });
   });
 

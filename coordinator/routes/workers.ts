@@ -19,7 +19,7 @@ import {
   WorkersShutdownByFilterReqSchema,
   WorkersShutdownByUuidsReqSchema,
 } from "../../shared/wire/workers.ts";
-import { getGroupByName } from "../groups/store.ts";
+import { groupRolesByName } from "../groups/resource_access.ts";
 import { groupWithRole } from "../groups/access.ts";
 import {
   findWorker,
@@ -151,11 +151,7 @@ export function workerRoutes(deps: AppDeps): Hono<AppEnv> {
     const worker = await getWorker(deps.sql, param(c, "uuid", UuidSchema));
     const req = await readJson(c, UpdateGroupWorkerRoleReqSchema);
     await requireWorkerAccess(deps.sql, c.var.user, worker, "admin");
-    const roles = new Map<number, GroupWorkerRole>();
-    for (const [name, role] of Object.entries(req.relations)) {
-      roles.set((await getGroupByName(deps.sql, name)).id, role);
-    }
-    await setWorkerGroupRoles(deps.sql, worker.id, roles);
+    await setWorkerGroupRoles(deps.sql, worker.id, await groupRolesByName(deps.sql, req.relations));
     deps.log.info("worker group roles updated", { worker: worker.worker_id, relations: req.relations });
     return c.body(null, 200);
   });

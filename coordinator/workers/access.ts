@@ -5,24 +5,18 @@
  * on the worker: roles, shutdown). Admin users may do everything.
  */
 import type { Db } from "../db/connect.ts";
-import { forbidden } from "../../shared/errors.ts";
 import type { AuthUser } from "../http/context.ts";
+import { accessViaSharedGroups, requireAccessLevel, type ResourceAccess } from "../groups/resource_access.ts";
 import { userAccessToWorker, type WorkerRow } from "./store.ts";
 
 /** Levels of access to a worker. */
-export type WorkerAccess = "read" | "write" | "admin";
+export type WorkerAccess = ResourceAccess;
 
 /** The highest access the user has to the worker, or null. */
 export async function workerAccess(db: Db, user: AuthUser, worker: WorkerRow): Promise<WorkerAccess | null> {
   if (user.admin) return "admin";
-  const pairs = await userAccessToWorker(db, user.id, worker.id);
-  if (pairs.some((p) => p.userRole >= 2 && p.groupRole >= 2)) return "admin";
-  if (pairs.some((p) => p.userRole >= 1 && p.groupRole >= 1)) return "write";
-  if (pairs.length > 0 || worker.creator_id === user.id) return "read";
-  return null;
+  return accessViaSharedGroups(user, await userAccessToWorker(db, user.id, worker.id), worker.creator_id);
 }
-
-const RANK: Record<WorkerAccess, number> = { read: 0, write: 1, admin: 2 };
 
 /** Requires at least `min` access (403). */
 export async function requireWorkerAccess(
@@ -31,8 +25,5 @@ export async function requireWorkerAccess(
   worker: WorkerRow,
   min: WorkerAccess,
 ): Promise<void> {
-  const access = await workerAccess(db, user, worker);
-  if (access === null || RANK[access] < RANK[min]) {
-    throw forbidden(`${min} access to worker ${worker.worker_id} required`);
-  }
+  requireAccessLevel(await workerAccess(db, user, worker), min, `worker ${worker.worker_id}`);
 }

@@ -16,6 +16,8 @@ import { registerGroupCommands } from "./commands/groups.ts";
 import { registerUserCommands } from "./commands/users.ts";
 import { registerTaskCommands } from "./commands/tasks.ts";
 import { registerWorkerCommands } from "./commands/workers.ts";
+import { registerSuiteCommands } from "./commands/suites.ts";
+import { registerManagerCommands } from "./commands/managers.ts";
 import { scopeGlobalOptions } from "./option_scope.ts";
 
 /** Builds the root command; its actions use `io` for all input and output. */
@@ -33,6 +35,8 @@ export function buildProgram(io: CliIo): Command {
   registerGroupCommands(program, ctx);
   registerTaskCommands(program, ctx);
   registerWorkerCommands(program, ctx);
+  registerSuiteCommands(program, ctx);
+  registerManagerCommands(program, ctx);
   registerAdminCommands(program, ctx);
   addSingularAliases(program);
   scopeGlobalOptions(program);

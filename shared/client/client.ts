@@ -41,6 +41,8 @@ import { TasksApi } from "./tasks_api.ts";
 import { ArtifactsApi } from "./artifacts_api.ts";
 import { AttachmentsApi } from "./attachments_api.ts";
 import { WorkersApi } from "./workers_api.ts";
+import { SuitesApi } from "./suites_api.ts";
+import { ManagersApi } from "./managers_api.ts";
 
 /** Options of `MitosisClient`. */
 export interface MitosisClientOptions {
@@ -70,6 +72,10 @@ export class MitosisClient {
   readonly attachments: AttachmentsApi;
   /** Workers: query, get, tags, labels, group roles, shutdown. */
   readonly workers: WorkersApi;
+  /** Task suites: create, get, query, cancel, close, managers. */
+  readonly suites: SuitesApi;
+  /** Node managers: register, query, get, tags, labels, group roles, shutdown. */
+  readonly managers: ManagersApi;
 
   constructor(options: MitosisClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
@@ -83,6 +89,8 @@ export class MitosisClient {
     this.artifacts = new ArtifactsApi(transport);
     this.attachments = new AttachmentsApi(transport);
     this.workers = new WorkersApi(transport);
+    this.suites = new SuitesApi(transport);
+    this.managers = new ManagersApi(transport);
   }
 
   // ---- session -------------------------------------------------------------
