@@ -63,6 +63,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     log.info("using embedded PostgreSQL", { data_dir: `${dataDir}/pg`, port: cluster.port });
   }
   const sql = connect(dbUrl);
+  const dispatchSql = connect(dbUrl, { max: 4, asyncCommit: true });
   try {
     await migrate(sql, log);
     const keys = await loadTokenKeys(
@@ -108,7 +109,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         sessions.closeAll("coordinator shutting down");
         await pushes.stop();
         await server.shutdown();
-        await sql.end({ timeout: 5 });
+        await Promise.all([sql.end({ timeout: 5 }), dispatchSql.end({ timeout: 5 })]);
         if (cluster) await cluster.stop();
         log.info("coordinator stopped");
         resolveFinished();
@@ -118,6 +119,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
 
     const app = createApp({
       sql,
+      dispatchSql,
       keys,
       blobs,
       pushes,
@@ -148,7 +150,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     log.info("coordinator listening", { url, bind: config.bind });
     return { url, port: boundPort, sql, shutdownSecret, finished, stop, killSync: () => cluster?.killSync() };
   } catch (error) {
-    await sql.end({ timeout: 1 });
+    await Promise.all([sql.end({ timeout: 1 }), dispatchSql.end({ timeout: 1 })]);
     if (cluster) await cluster.stop();
     throw error;
   }

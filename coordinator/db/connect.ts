@@ -11,8 +11,21 @@ export type Tx = postgres.TransactionSql;
 /** Either a pool or a transaction: data access functions accept both. */
 export type Db = Sql | Tx;
 
+/** Connection options of a pool. */
+export interface PoolOptions {
+  /** Maximum connections (default 10). */
+  max?: number;
+  /**
+   * Commit without waiting for the WAL flush. Only for statements whose loss
+   * in a PostgreSQL crash is harmless (task claims: a lost claim reverts the
+   * task to Ready, and delivery is at-least-once anyway).
+   */
+  asyncCommit?: boolean;
+}
+
 /** Opens a pool on `url`. Notices are dropped; bigint columns come back as numbers. */
-export function connect(url: string, max = 10): Sql {
+export function connect(url: string, options: PoolOptions | number = {}): Sql {
+  const { max = 10, asyncCommit = false } = typeof options === "number" ? { max: options } : options;
   return postgres(url, {
     max,
     onnotice: () => {},
@@ -21,7 +34,10 @@ export function connect(url: string, max = 10): Sql {
       bigint: { to: 20, from: [20], serialize: (n: number) => String(n), parse: (s: string) => Number(s) },
     },
     transform: { undefined: null },
-    connection: { application_name: "mitosis-coordinator" },
+    connection: {
+      application_name: asyncCommit ? "mitosis-coordinator-dispatch" : "mitosis-coordinator",
+      ...(asyncCommit ? { synchronous_commit: "off" } : {}),
+    },
   });
 }
 

@@ -19,6 +19,11 @@ export type CoordinatorConfig = ConfigOf<typeof coordinatorFields>;
 /** Shared dependencies of the HTTP layer. */
 export interface AppDeps {
   sql: Sql;
+  /**
+   * A small pool committing asynchronously, used only for task claims
+   * (FetchTask, GET /workers/tasks): the hot path, and re-derivable.
+   */
+  dispatchSql: Sql;
   keys: TokenKeys;
   /** Artifact and attachment storage (S3 or the local directory store). */
   blobs: BlobStore;

@@ -69,7 +69,7 @@ export function workerApiRoutes(deps: AppDeps): Hono<AppEnv> {
   app.get("/tasks", worker, async (c) => {
     const w = c.var.worker;
     if (w.state === WorkerStateCode.GracefulShutdown) return c.json(null);
-    const task = await claimTaskForWorker(deps.sql, w.id, w.tags);
+    const task = await claimTaskForWorker(deps.dispatchSql, w.id, w.tags);
     if (task === null) {
       await touchWorker(deps.sql, w.id);
       return c.json(null);

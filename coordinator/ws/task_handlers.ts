@@ -30,7 +30,7 @@ function managedTask(task: ClaimedSuiteTask, suiteUuid: string): ManagedTask {
  * manager's next heartbeat reconciles (SuiteReclaimed or SuiteAssigned).
  */
 export async function fetchTasks(ctx: ManagerRequestContext, msg: ManagerMessageOf<"FetchTask">): Promise<Reply> {
-  const claim = await claimSuiteTasks(ctx.deps.sql, ctx.manager.id, msg.suite_uuid ?? null, msg.max_count);
+  const claim = await claimSuiteTasks(ctx.deps.dispatchSql, ctx.manager.id, msg.suite_uuid ?? null, msg.max_count);
   const suiteUuid = claim.suite_uuid;
   const tasks = suiteUuid === null ? [] : claim.tasks.map((t) => managedTask(t, suiteUuid));
   if (tasks.length > 0) {
