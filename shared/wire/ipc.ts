@@ -1,0 +1,58 @@
+/**
+ * Manager ↔ managed-worker IPC messages (SPEC §7). Workers send requests
+ * (`FetchTask`, `ReportTask`, `Heartbeat`) and get one reply each, matched by
+ * `request_id`; the manager pushes control messages (`Shutdown`,
+ * `CancelTask`). Every transport carries exactly these JSON objects.
+ */
+import { z } from "zod";
+import { ReportTaskOpSchema } from "./workers.ts";
+import { ManagedTaskSchema } from "./manager_ws.ts";
+
+const RequestId = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const WorkerLocalId = z.number().int().min(0).max(65_535);
+
+/** Worker → manager requests. */
+export const WorkerRequestSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("FetchTask"), request_id: RequestId, worker_local_id: WorkerLocalId }),
+  z.object({
+    type: z.literal("ReportTask"),
+    request_id: RequestId,
+    worker_local_id: WorkerLocalId,
+    task_id: z.number().int(),
+    op: ReportTaskOpSchema,
+  }),
+  z.object({ type: z.literal("Heartbeat"), request_id: RequestId, worker_local_id: WorkerLocalId }),
+]);
+/** A worker request (input shape). */
+export type WorkerRequest = z.input<typeof WorkerRequestSchema>;
+/** A validated worker request. */
+export type ValidWorkerRequest = z.output<typeof WorkerRequestSchema>;
+
+/** Manager → worker replies (one per request, same `request_id`). */
+export const ManagerReplySchema = z.discriminatedUnion("type", [
+  /** `task: null` means nothing to run right now: ask again later (or wait for Shutdown). */
+  z.object({ type: z.literal("FetchTaskReply"), request_id: RequestId, task: ManagedTaskSchema.nullable() }),
+  z.object({
+    type: z.literal("ReportTaskReply"),
+    request_id: RequestId,
+    success: z.boolean(),
+    url: z.string().nullable().optional(),
+    error: z.string().nullable().optional(),
+  }),
+  z.object({ type: z.literal("HeartbeatReply"), request_id: RequestId }),
+  /** A malformed or unknown request; the connection stays open. */
+  z.object({ type: z.literal("Error"), request_id: RequestId.nullable().optional(), msg: z.string() }),
+]);
+/** A manager reply. */
+export type ManagerReply = z.output<typeof ManagerReplySchema>;
+
+/** Manager → worker control messages (no reply expected). */
+export const WorkerControlSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("Shutdown"), graceful: z.boolean() }),
+  z.object({ type: z.literal("CancelTask"), task_id: z.number().int() }),
+]);
+/** A control message. */
+export type WorkerControl = z.output<typeof WorkerControlSchema>;
+
+/** Largest IPC message accepted (bytes of JSON). */
+export const MAX_IPC_MESSAGE_BYTES = 16 << 20;
