@@ -105,6 +105,9 @@ export const field = {
   /** An integer within bounds. */
   int: (def: number | undefined, min: number, max: number, help: string, o?: Options): Field<number> =>
     make(intSchema(min, max), def, help, "string", o),
+  /** An integer within bounds that may stay unset. */
+  optionalInt: (min: number, max: number, help: string, o?: Options): Field<number | undefined> =>
+    make(intSchema(min, max).optional(), undefined, help, "string", o, (v) => (v === undefined ? "unset" : String(v))),
   /** A comma-separated list (or a TOML array). */
   list: (help: string, o?: Options): Field<string[]> =>
     make(listSchema, [], help, "string", o, (v) => (v.length ? v.join(",") : "empty")),

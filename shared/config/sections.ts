@@ -75,3 +75,31 @@ export const workerFields = {
   cache_dir: field.optionalString("working directory root; default $XDG_CACHE_HOME/mitosis/worker"),
   log_level: field.logLevel(),
 };
+
+/** `[manager]`: the `mitosis-manager` node manager. */
+export const managerFields = {
+  coordinator_addr: field.string("http://127.0.0.1:5000", "coordinator URL", { aliases: ["c", "coordinator"] }),
+  user: field.optionalString("user that registers the manager", { aliases: ["u"] }),
+  password: field.optionalString("password of that user", { aliases: ["p"], secret: true }),
+  credential_path: field.optionalString("credential cache file; default $XDG_CONFIG_HOME/mitosis/credentials"),
+  retain: field.bool(false, "keep the user's other tokens valid when logging in"),
+  tags: field.list("manager tags; it serves suites whose tags are a subset", { aliases: ["t"] }),
+  labels: field.list("free-form manager labels", { aliases: ["l"] }),
+  groups: field.list("groups whose suites it serves, as group or group:role (default role Write)", {
+    aliases: ["g"],
+  }),
+  max_workers: field.optionalInt(1, 4096, "most managed workers at once; default the number of CPUs", {
+    aliases: ["worker-count"],
+  }),
+  worker_binary: field.optionalString(
+    "worker executable; default the sibling mitosis-worker, or `deno run worker/main.ts` from source",
+  ),
+  state_dir: field.optionalString(
+    "state directory (lock, token, IPC socket, logs); default $XDG_STATE_HOME/mitosis/manager",
+  ),
+  ipc: field.string("auto", "IPC transport: auto, unix, iceoryx, iceoryx2"),
+  heartbeat_interval: field.duration("30s", "interval between heartbeats to the coordinator"),
+  worker_stop_grace: field.duration("30s", "how long workers get to stop before they are killed"),
+  hostname: field.optionalString("hostname reported to the coordinator; default the machine's"),
+  log_level: field.logLevel(),
+};
