@@ -33,6 +33,13 @@ export async function getGroupByName(db: Db, name: string): Promise<GroupRow> {
   return row;
 }
 
+/** The group with this id; 404 when absent. */
+export async function getGroupById(db: Db, id: number): Promise<GroupRow> {
+  const [row] = await db<GroupRow[]>`SELECT * FROM groups WHERE id = ${id}`;
+  if (!row) throw notFound(`group ${id} not found`);
+  return row;
+}
+
 /** The user's role in the group, or null when not a member. */
 export async function roleInGroup(db: Db, userId: number, groupId: number): Promise<UserGroupRole | null> {
   const [row] = await db<{ role: number }[]>`

@@ -3,6 +3,8 @@
  * (user token), heartbeat and token refresh (manager token), and for users:
  * queries, details, shutdown, tags, labels and group roles.
  */
+import { managerResourceUrl } from "../managers/resources.ts";
+import { ManagerResourceReqSchema } from "../../shared/wire/managers.ts";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppDeps, AppEnv } from "../http/context.ts";
@@ -164,6 +166,11 @@ export function managerRoutes(deps: AppDeps): Hono<AppEnv> {
     deps.assigner.kick();
     deps.log.info("manager group roles removed", { manager: row.uuid, groups, matched_suites: matched });
     return c.body(null, 200);
+  });
+
+  app.post("/resources", manager, async (c) => {
+    const req = await readJson(c, ManagerResourceReqSchema);
+    return c.json(await managerResourceUrl(deps, c.var.manager.id, req.suite_uuid, req.remote_file));
   });
 
   app.post("/:uuid/refresh-token", manager, async (c) => {

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { GROUP_WORKER_ROLES, GroupWorkerRoleSchema, NameSchema } from "./common.ts";
-import { DurationStringSchema } from "./tasks.ts";
+import { DurationStringSchema, RemoteResourceSchema } from "./tasks.ts";
 import { WorkerGroupSpecSchema, WorkerShutdownOpSchema } from "./workers.ts";
 
 /** Manager states with database codes Idle=0 … Offline=4. */
@@ -109,3 +109,16 @@ export const UpdateGroupManagerRoleReqSchema = z.object({
 
 /** `POST /managers/{uuid}/refresh-token` response. */
 export const RefreshManagerTokenRespSchema = z.object({ token: z.string() });
+
+/**
+ * `POST /managers/resources` (manager token): a download URL for a resource
+ * of a suite this manager serves (hook resources, and task resources relayed
+ * for managed workers, which hold no credentials). Attachments are those of
+ * the suite's group.
+ */
+export const ManagerResourceReqSchema = z.object({
+  suite_uuid: z.uuid(),
+  remote_file: RemoteResourceSchema,
+});
+/** A manager resource request (input shape). */
+export type ManagerResourceReq = z.input<typeof ManagerResourceReqSchema>;
