@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { ReportTaskOpSchema } from "./workers.ts";
 import { ManagedTaskSchema } from "./manager_ws.ts";
+import { RemoteResourceSchema } from "./tasks.ts";
 
 const RequestId = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const WorkerLocalId = z.number().int().min(0).max(65_535);
@@ -22,6 +23,14 @@ export const WorkerRequestSchema = z.discriminatedUnion("type", [
     op: ReportTaskOpSchema,
   }),
   z.object({ type: z.literal("Heartbeat"), request_id: RequestId, worker_local_id: WorkerLocalId }),
+  /** A download URL for a resource of the task the worker runs (managed workers hold no credentials). */
+  z.object({
+    type: z.literal("ResourceUrl"),
+    request_id: RequestId,
+    worker_local_id: WorkerLocalId,
+    task_uuid: z.uuid(),
+    resource: RemoteResourceSchema,
+  }),
 ]);
 /** A worker request (input shape). */
 export type WorkerRequest = z.input<typeof WorkerRequestSchema>;
@@ -40,6 +49,19 @@ export const ManagerReplySchema = z.discriminatedUnion("type", [
     error: z.string().nullable().optional(),
   }),
   z.object({ type: z.literal("HeartbeatReply"), request_id: RequestId }),
+  /**
+   * `status: "Ok"` with `url` and `size`; `NotFound` / `Forbidden` as the
+   * coordinator answered; `Unavailable` when the URL could not be obtained
+   * otherwise (`error` says why).
+   */
+  z.object({
+    type: z.literal("ResourceUrlReply"),
+    request_id: RequestId,
+    status: z.enum(["Ok", "NotFound", "Forbidden", "Unavailable"]),
+    url: z.string().nullable().optional(),
+    size: z.number().int().min(0).nullable().optional(),
+    error: z.string().nullable().optional(),
+  }),
   /** A malformed or unknown request; the connection stays open. */
   z.object({ type: z.literal("Error"), request_id: RequestId.nullable().optional(), msg: z.string() }),
 ]);
