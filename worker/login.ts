@@ -16,6 +16,9 @@ import type { workerFields } from "../shared/config/sections.ts";
 /** The validated `[worker]` configuration. */
 export type WorkerConfig = ConfigOf<typeof workerFields>;
 
+/** The login settings `userToken` reads (shared by `[worker]` and `[manager]`). */
+export type LoginSettings = Pick<WorkerConfig, "coordinator_addr" | "credential_path" | "user" | "password" | "retain">;
+
 /** A local failure to obtain credentials (nothing to log in with). */
 export class LoginError extends Error {
   constructor(message: string) {
@@ -24,8 +27,8 @@ export class LoginError extends Error {
   }
 }
 
-/** A prompter that refuses: stdin is not a terminal, so nobody can answer. */
-function refusingPrompter(): Prompter {
+/** A prompter that refuses: stdin is not a terminal, so nobody can answer. `section` names the config section. */
+function refusingPrompter(section: string): Prompter {
   const refuse = (what: string): Promise<string> =>
     Promise.reject(
       new LoginError(
@@ -33,7 +36,7 @@ function refusingPrompter(): Prompter {
           `set --${what === "username" ? "user" : "password"} (or MITOSIS_${
             what === "username" ? "USER" : "PASSWORD"
           }, ` +
-          `or [worker] ${what === "username" ? "user" : "password"} in the config file)`,
+          `or [${section}] ${what === "username" ? "user" : "password"} in the config file)`,
       ),
     );
   return {
@@ -49,11 +52,13 @@ function toStderr(text: string): void {
 
 /**
  * Returns a valid user token and its username. `env` locates the default
- * credential cache (`$XDG_CONFIG_HOME/mitosis/credentials`).
+ * credential cache (`$XDG_CONFIG_HOME/mitosis/credentials`); `section` is
+ * the config section named in the "nothing to log in with" message.
  */
 export async function userToken(
-  config: WorkerConfig,
+  config: LoginSettings,
   env: Record<string, string>,
+  section = "worker",
 ): Promise<{ username: string; token: string }> {
   const client = new MitosisClient({ baseUrl: config.coordinator_addr });
   const session = new Session({
@@ -62,7 +67,7 @@ export async function userToken(
     user: config.user,
     password: config.password,
     retain: config.retain,
-    prompter: Deno.stdin.isTerminal() ? stdinPrompter(toStderr) : refusingPrompter(),
+    prompter: Deno.stdin.isTerminal() ? stdinPrompter(toStderr) : refusingPrompter(section),
     notice: toStderr,
   });
   const username = await session.authenticate();

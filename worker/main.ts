@@ -20,11 +20,14 @@ import { runHeartbeat } from "./heartbeat.ts";
 import { HttpTaskReporter } from "./http_reporter.ts";
 import { userToken, type WorkerConfig } from "./login.ts";
 import { runTaskLoop } from "./loop.ts";
+import { MANAGED_FLAGS, managedMain } from "./managed.ts";
 import { register } from "./register.ts";
 
 const USAGE =
   "Usage: mitosis-worker [options]\n\nRuns an independent Mitosis worker: registers with the coordinator, " +
-  "then fetches and runs tasks one at a time.";
+  "then fetches and runs tasks one at a time.\n\n" +
+  "Managed mode (spawned by mitosis-manager): mitosis-worker --managed --ipc ADDR --worker-local-id N " +
+  "[--cache-dir DIR]: no login; tasks come from the manager over IPC.";
 
 /** Longest wait between report retries while the coordinator is unreachable. */
 const MAX_REPORT_RETRY_MS = 30_000;
@@ -48,7 +51,7 @@ async function removeCacheDir(path: string, log: Logger): Promise<void> {
 async function main(): Promise<number> {
   let loaded;
   try {
-    loaded = loadConfig("worker", workerFields);
+    loaded = loadConfig("worker", workerFields, { extraFlags: MANAGED_FLAGS });
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const line of error.lines) console.error(`mitosis-worker: ${line}`);
@@ -63,6 +66,9 @@ async function main(): Promise<number> {
   if (loaded.help) {
     console.log(renderHelp(USAGE, workerFields));
     return 0;
+  }
+  if (loaded.extra.managed === true) {
+    return await managedMain(loaded.config, loaded.extra, cacheRoot(loaded.config, Deno.env.toObject()));
   }
   const config = loaded.config;
   const env = Deno.env.toObject();

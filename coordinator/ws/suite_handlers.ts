@@ -59,6 +59,9 @@ export async function suiteCompleted(
     returned_tasks: release.returnedTasks.length,
     state: "Idle",
   });
+  if (msg.cleanup_error) {
+    ctx.log.warn("cleanup hook failed on manager", { suite: msg.suite_uuid, error: msg.cleanup_error.slice(0, 1000) });
+  }
   ctx.deps.assigner.kick();
   return ack(msg.request_id, true);
 }

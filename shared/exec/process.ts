@@ -30,9 +30,11 @@ export interface ProcessSpec {
   env: Record<string, string>;
   /** Working directory. */
   cwd: string;
-  /** Files receiving stdout/stderr; when absent the stream is discarded. */
+  /** Files receiving stdout/stderr; when absent (and no `onOutput`) the stream is discarded. */
   stdoutPath?: string;
   stderrPath?: string;
+  /** Receives every chunk of stdout/stderr as it arrives, besides the files (e.g. hooks tee to a log). */
+  onOutput?: (stream: "stdout" | "stderr", chunk: Uint8Array) => void;
 }
 
 /** How to supervise it. */
@@ -142,20 +144,30 @@ export async function terminateGroup(pgid: number, graceMs: number, log: Logger)
   }
 }
 
-/** Copies a child's output stream into a file; `stop` ends the copy early (stream held open by an escapee). */
-function copyToFile(stream: ReadableStream<Uint8Array>, path: string, log: Logger) {
+/**
+ * Copies a child's output stream into a file (when `path` is set) and to
+ * `onChunk` (when set); `stop` ends the copy early (stream held open by an
+ * escapee).
+ */
+function copyOutput(
+  stream: ReadableStream<Uint8Array>,
+  path: string | undefined,
+  onChunk: ((chunk: Uint8Array) => void) | undefined,
+  log: Logger,
+) {
   const reader = stream.getReader();
   const done = (async () => {
-    const file = await Deno.open(path, { write: true, create: true, truncate: true });
+    const file = path === undefined ? undefined : await Deno.open(path, { write: true, create: true, truncate: true });
     try {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
+        onChunk?.(value);
         let offset = 0;
-        while (offset < value.length) offset += await file.write(value.subarray(offset));
+        while (file !== undefined && offset < value.length) offset += await file.write(value.subarray(offset));
       }
     } finally {
-      file.close();
+      file?.close();
     }
   })().catch((error) => log.error("cannot write task output", { path, error }));
   return {
@@ -199,20 +211,17 @@ export async function runTaskProcess(spec: ProcessSpec, options: ProcessRunOptio
       clearEnv: true,
       cwd: spec.cwd,
       stdin: "null",
-      stdout: spec.stdoutPath === undefined ? "null" : "piped",
-      stderr: spec.stderrPath === undefined ? "null" : "piped",
+      stdout: spec.stdoutPath === undefined && spec.onOutput === undefined ? "null" : "piped",
+      stderr: spec.stderrPath === undefined && spec.onOutput === undefined ? "null" : "piped",
       detached: true,
     }).spawn();
   } catch (error) {
     const waitStatus = spawnFailureStatus(error);
     log.error("task process could not be spawned", { args: spec.args, error, exit_status: waitStatus });
+    const reason = `mitosis-worker: cannot run ${spec.args[0]}: ${(error as Error).message}\n`;
     if (spec.stdoutPath !== undefined) await Deno.writeTextFile(spec.stdoutPath, "");
-    if (spec.stderrPath !== undefined) {
-      await Deno.writeTextFile(
-        spec.stderrPath,
-        `mitosis-worker: cannot run ${spec.args[0]}: ${(error as Error).message}\n`,
-      );
-    }
+    if (spec.stderrPath !== undefined) await Deno.writeTextFile(spec.stderrPath, reason);
+    spec.onOutput?.("stderr", new TextEncoder().encode(reason));
     return { kind: "exited", waitStatus, pid: null };
   }
 
@@ -221,9 +230,15 @@ export async function runTaskProcess(spec: ProcessSpec, options: ProcessRunOptio
   const started = performance.now();
   log.info("task process spawned", { pid, args: spec.args });
 
+  const onOutput = spec.onOutput;
+  const tee = (stream: "stdout" | "stderr") => onOutput && ((chunk: Uint8Array) => onOutput(stream, chunk));
   const copies = [
-    spec.stdoutPath === undefined ? undefined : copyToFile(child.stdout, spec.stdoutPath, log),
-    spec.stderrPath === undefined ? undefined : copyToFile(child.stderr, spec.stderrPath, log),
+    spec.stdoutPath === undefined && onOutput === undefined
+      ? undefined
+      : copyOutput(child.stdout, spec.stdoutPath, tee("stdout"), log),
+    spec.stderrPath === undefined && onOutput === undefined
+      ? undefined
+      : copyOutput(child.stderr, spec.stderrPath, tee("stderr"), log),
   ].filter((c) => c !== undefined);
 
   let kind: ProcessOutcome["kind"] = "exited";

@@ -84,7 +84,7 @@ export async function fetchResources(
   taskUuid: string,
   resources: RemoteResourceDownload[],
   resourceDir: string,
-  reporter: TaskReporter,
+  reporter: Pick<TaskReporter, "resourceUrl">,
   options: FetchResourcesOptions,
 ): Promise<ResourceFailure | "interrupted" | null> {
   const { log } = options;

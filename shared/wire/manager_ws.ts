@@ -67,6 +67,8 @@ export const ManagerMessageSchema = z.discriminatedUnion("type", [
     suite_uuid: z.uuid(),
     tasks_completed: z.number().int().min(0).default(0),
     tasks_failed: z.number().int().min(0).default(0),
+    /** Set when the suite's cleanup hook failed (the suite still completes). */
+    cleanup_error: z.string().max(65_536).nullable().optional(),
   }),
 ]);
 /** A message from a manager (input shape). */

@@ -1,0 +1,145 @@
+/**
+ * `CoordinatorLink` over the manager's WebSocket, plus the suite lifecycle
+ * messages (SuiteStarted, SuitePrepareFailed, SuiteCompleted) and heartbeats
+ * the suite runner sends. Every call is one request awaiting its reply by
+ * `request_id`; calls made while disconnected wait and are sent after
+ * reconnection (see `coordinator_connection.ts`).
+ */
+import type { CoordinatorLink, ReportAck } from "../contracts.ts";
+import type { CoordinatorMessage, ManagedTask } from "../../shared/wire/manager_ws.ts";
+import type { ManagerMetrics, NodeManagerState } from "../../shared/wire/managers.ts";
+import type { ReportTaskOp } from "../../shared/wire/workers.ts";
+import type { Logger } from "../../shared/log/logger.ts";
+import type { CoordinatorConnection, ManagerRequest, RequestOptions } from "./coordinator_connection.ts";
+import type { TaskCounters } from "../metrics.ts";
+
+/** The coordinator answered with a reply of an unexpected type. */
+export class UnexpectedReplyError extends Error {
+  constructor(request: string, reply: CoordinatorMessage) {
+    super(`unexpected reply ${reply.type} to ${request}`);
+    this.name = "UnexpectedReplyError";
+  }
+}
+
+type Reply<T extends CoordinatorMessage["type"]> = Extract<CoordinatorMessage, { type: T }>;
+
+/** The manager's requests to the coordinator. */
+export class ManagerLink implements CoordinatorLink {
+  readonly #connection: CoordinatorConnection;
+  readonly #counters: TaskCounters;
+  readonly #log: Logger;
+
+  /**
+   * `counters` counts committed tasks (exit status 0 without a message →
+   * completed, else failed) and aborted tasks (failed).
+   */
+  constructor(connection: CoordinatorConnection, counters: TaskCounters, log: Logger) {
+    this.#connection = connection;
+    this.#counters = counters;
+    this.#log = log;
+  }
+
+  async #call<T extends CoordinatorMessage["type"]>(
+    expected: T,
+    message: ManagerRequest,
+    options?: RequestOptions,
+  ): Promise<Reply<T>> {
+    const reply = await this.#connection.request(message, options);
+    if (reply.type !== expected) throw new UnexpectedReplyError(message.type, reply);
+    return reply as Reply<T>;
+  }
+
+  /** An `Ack` with `success: false` is logged (the coordinator changed nothing). */
+  #checkAck(what: string, ack: Reply<"Ack">, fields: Record<string, unknown>): boolean {
+    if (!ack.success) this.#log.warn(`${what} refused by the coordinator`, { ...fields, error: ack.error ?? null });
+    return ack.success;
+  }
+
+  async fetchTasks(suiteUuid: string, maxCount: number): Promise<{ tasks: ManagedTask[]; suiteState: string | null }> {
+    const reply = await this.#call("TaskAvailable", { type: "FetchTask", suite_uuid: suiteUuid, max_count: maxCount });
+    return { tasks: reply.tasks, suiteState: reply.suite_state };
+  }
+
+  async reportTask(taskId: number, attempt: number, op: ReportTaskOp): Promise<ReportAck> {
+    const reply = await this.#call("TaskReportAck", { type: "ReportTask", task_id: taskId, attempt, op });
+    if (reply.success && typeof op === "object" && "Commit" in op) {
+      if (op.Commit.exit_status === 0 && !op.Commit.msg) this.#counters.completed++;
+      else this.#counters.failed++;
+    }
+    return { success: reply.success, url: reply.url ?? null, error: reply.error ?? null };
+  }
+
+  async reportFailure(
+    taskUuid: string,
+    failureCount: number,
+    errorMessage: string,
+    workerLocalId: number,
+  ): Promise<void> {
+    const ack = await this.#call("Ack", {
+      type: "ReportFailure",
+      task_uuid: taskUuid,
+      failure_count: failureCount,
+      error_message: errorMessage,
+      worker_local_id: workerLocalId,
+    });
+    this.#checkAck("failure report", ack, { task_uuid: taskUuid, worker_local_id: workerLocalId });
+  }
+
+  async abortTask(taskUuid: string, reason: string): Promise<void> {
+    const ack = await this.#call("Ack", { type: "AbortTask", task_uuid: taskUuid, reason });
+    if (this.#checkAck("task abort", ack, { task_uuid: taskUuid })) this.#counters.failed++;
+  }
+
+  async returnTasks(taskUuids: string[]): Promise<void> {
+    if (taskUuids.length === 0) return;
+    const ack = await this.#call("Ack", { type: "ReturnTasks", task_uuids: taskUuids });
+    this.#checkAck("task return", ack, { task_uuids: taskUuids });
+  }
+
+  /** `SuiteStarted`; false when the coordinator does not hold the suite for this manager (it then reclaims it). */
+  async suiteStarted(suiteUuid: string): Promise<boolean> {
+    const ack = await this.#call("Ack", { type: "SuiteStarted", suite_uuid: suiteUuid });
+    return this.#checkAck("suite start", ack, { suite_uuid: suiteUuid });
+  }
+
+  /** `SuitePrepareFailed`: releases the suite; it is not offered to this manager again until it reopens. */
+  async suitePrepareFailed(suiteUuid: string, error: string): Promise<void> {
+    const ack = await this.#call("Ack", { type: "SuitePrepareFailed", suite_uuid: suiteUuid, error });
+    this.#checkAck("preparation failure report", ack, { suite_uuid: suiteUuid });
+  }
+
+  /** `SuiteCompleted`: the manager is done with the suite (its leftover tasks go back to Ready). */
+  async suiteCompleted(
+    suiteUuid: string,
+    tasksCompleted: number,
+    tasksFailed: number,
+    cleanupError: string | null,
+  ): Promise<void> {
+    const ack = await this.#call("Ack", {
+      type: "SuiteCompleted",
+      suite_uuid: suiteUuid,
+      tasks_completed: tasksCompleted,
+      tasks_failed: tasksFailed,
+      cleanup_error: cleanupError,
+    });
+    this.#checkAck("suite completion", ack, { suite_uuid: suiteUuid });
+  }
+
+  /**
+   * A heartbeat on the open connection (never queued: a stale state is of no
+   * use later). Without a reply within `timeoutMs` the connection is dropped
+   * and made again.
+   */
+  async heartbeat(
+    state: NodeManagerState,
+    suiteUuid: string | null,
+    metrics: ManagerMetrics,
+    timeoutMs: number,
+  ): Promise<Reply<"HeartbeatAck">> {
+    return await this.#call(
+      "HeartbeatAck",
+      { type: "Heartbeat", state, assigned_suite_uuid: suiteUuid, metrics },
+      { resend: false, timeoutMs },
+    );
+  }
+}

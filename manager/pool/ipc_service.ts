@@ -1,0 +1,313 @@
+/**
+ * The manager's side of the worker IPC (SPEC §7): answers managed workers'
+ * requests and keeps track of which worker runs which task.
+ *
+ * - `FetchTask` → the next task from the prefetch buffer (waiting briefly
+ *   when it is empty), recorded as that worker's assignment before the reply
+ *   leaves. `task: null` means "ask again"; once the buffer is exhausted or
+ *   the execution stops, the reply is null and the worker also gets
+ *   `Shutdown {graceful: true}`.
+ * - `ReportTask` → relayed with `link.reportTask(task_id, attempt, op)` for
+ *   the task the worker is assigned (`Upload` answers carry the presigned
+ *   URL); a report about any other task is refused. A `Commit` (or any
+ *   refused report: the task is no longer this manager's) ends the
+ *   assignment.
+ * - `ResourceUrl` → a download URL for a resource of the worker's task,
+ *   through the manager's resource provider (`POST /managers/resources`).
+ * - `Heartbeat` → acknowledged.
+ *
+ * A worker is identified by its `worker_local_id`; one connection may only
+ * speak for one worker.
+ */
+import { ClientError } from "../../shared/client/errors.ts";
+import type { IpcHandler, IpcPeer } from "../../shared/ipc/transport.ts";
+import type { Logger } from "../../shared/log/logger.ts";
+import type { ManagerReply, ValidWorkerRequest } from "../../shared/wire/ipc.ts";
+import type { ManagedTask } from "../../shared/wire/manager_ws.ts";
+import type { RemoteResourceDownloadResp } from "../../shared/wire/storage.ts";
+import type { RemoteResource, TaskResultSpec } from "../../shared/wire/tasks.ts";
+import type { CoordinatorLink } from "../contracts.ts";
+import type { PrefetchBuffer } from "./prefetch.ts";
+
+/**
+ * Obtains a presigned download URL for a resource of a suite this manager
+ * serves (`ManagerApi.resourceUrl`, `POST /managers/resources`); throws a
+ * `ClientError` (404 → NotFound, 403 → Forbidden) when refused.
+ */
+export type ResourceUrlProvider = (
+  suiteUuid: string,
+  resource: RemoteResource,
+  signal?: AbortSignal,
+) => Promise<RemoteResourceDownloadResp>;
+
+/** A task handed to a worker and not yet committed. */
+export interface Assignment {
+  task: ManagedTask;
+  workerLocalId: number;
+  /** Connection id of the worker's IPC peer. */
+  peerId: number;
+  /** Set once the coordinator asked to cancel the task. */
+  cancelled: boolean;
+}
+
+/** Options of the `IpcService`. */
+export interface IpcServiceOptions {
+  link: CoordinatorLink;
+  buffer: PrefetchBuffer;
+  suiteUuid: string;
+  log: Logger;
+  /** How long a worker's FetchTask waits for a task when the buffer is empty. */
+  fetchWaitMs: number;
+  /** True once the execution stops handing out tasks. */
+  isStopping: () => boolean;
+  /** A task a worker took but can no longer run (its worker died while the fetch waited). */
+  onUnclaimed: (task: ManagedTask) => void;
+  /**
+   * A worker gave a task up without committing it although the coordinator
+   * never refused it (a report could not be relayed, or the engine failed):
+   * the task is still this manager's. Also a cancelled task whose worker
+   * outlived the cancellation (`cancelled` set).
+   */
+  onAbandoned: (assignment: Assignment) => void;
+  /** A task was committed through a worker (`accepted`: the coordinator took the commit). */
+  onCommitted: (task: ManagedTask, result: TaskResultSpec, accepted: boolean) => void;
+  /** The set of assignments changed (a task started or ended). */
+  onAssignmentsChanged: () => void;
+  /** A worker was sent `Shutdown` (its exit is then a requested one). */
+  onShutdownSent: (workerLocalId: number) => void;
+  resourceUrl?: ResourceUrlProvider;
+}
+
+/** Limit of one resource URL request relayed for a worker. */
+const RESOURCE_URL_TIMEOUT_MS = 60_000;
+
+/** Name of a report operation, for logs. */
+function opName(op: unknown): string {
+  return typeof op === "string" ? op : Object.keys(op as object)[0] ?? "?";
+}
+
+/** The IPC handler of one suite execution. */
+export class IpcService implements IpcHandler {
+  readonly #o: IpcServiceOptions;
+  readonly #assignments = new Map<number, Assignment>();
+  /** Worker local id each connection speaks for. */
+  readonly #peerWorker = new Map<number, number>();
+  /** Connections whose worker is gone (disconnected, or its process exited). */
+  readonly #deadPeers = new Set<number>();
+  /** The current connection of each worker. */
+  readonly #workerPeer = new Map<number, IpcPeer>();
+
+  constructor(options: IpcServiceOptions) {
+    this.#o = options;
+  }
+
+  /** Tasks currently assigned to workers. */
+  get assignments(): ReadonlyMap<number, Assignment> {
+    return this.#assignments;
+  }
+
+  /** The assignment of the task `uuid`, if a worker runs it. */
+  findTask(uuid: string): Assignment | undefined {
+    for (const assignment of this.#assignments.values()) {
+      if (assignment.task.uuid === uuid) return assignment;
+    }
+    return undefined;
+  }
+
+  /** Marks the task a worker runs as cancelled: its further reports are refused. */
+  markCancelled(uuid: string): Assignment | undefined {
+    const assignment = this.findTask(uuid);
+    if (assignment !== undefined) assignment.cancelled = true;
+    return assignment;
+  }
+
+  /**
+   * The worker process `workerLocalId` exited: its connection is dead, and
+   * its assignment (returned) ends.
+   */
+  workerExited(workerLocalId: number): Assignment | undefined {
+    const peer = this.#workerPeer.get(workerLocalId);
+    if (peer !== undefined) {
+      this.#deadPeers.add(peer.id);
+      this.#workerPeer.delete(workerLocalId);
+    }
+    const assignment = this.#assignments.get(workerLocalId);
+    if (assignment !== undefined) {
+      this.#assignments.delete(workerLocalId);
+      this.#o.onAssignmentsChanged();
+    }
+    return assignment;
+  }
+
+  /** Sends `Shutdown {graceful}` to every connected worker. */
+  shutdownAll(graceful: boolean): void {
+    for (const [workerLocalId, peer] of this.#workerPeer) {
+      this.#o.onShutdownSent(workerLocalId);
+      peer.control({ type: "Shutdown", graceful });
+    }
+  }
+
+  onConnect(peer: IpcPeer): void {
+    this.#o.log.debug("managed worker connected", { peer: peer.id });
+  }
+
+  onDisconnect(peer: IpcPeer): void {
+    this.#deadPeers.add(peer.id);
+    const workerLocalId = this.#peerWorker.get(peer.id);
+    if (workerLocalId !== undefined && this.#workerPeer.get(workerLocalId) === peer) {
+      this.#workerPeer.delete(workerLocalId);
+    }
+    this.#peerWorker.delete(peer.id);
+    this.#o.log.debug("managed worker disconnected", { peer: peer.id, worker_local_id: workerLocalId ?? null });
+  }
+
+  async onRequest(peer: IpcPeer, request: ValidWorkerRequest): Promise<ManagerReply> {
+    const bound = this.#peerWorker.get(peer.id);
+    if (bound === undefined) {
+      this.#peerWorker.set(peer.id, request.worker_local_id);
+      this.#workerPeer.set(request.worker_local_id, peer);
+    } else if (bound !== request.worker_local_id) {
+      return {
+        type: "Error",
+        request_id: request.request_id,
+        msg: `this connection speaks for worker ${bound}, not ${request.worker_local_id}`,
+      };
+    }
+    switch (request.type) {
+      case "FetchTask":
+        return await this.#fetchTask(peer, request.request_id, request.worker_local_id);
+      case "ReportTask":
+        return await this.#reportTask(peer, request);
+      case "ResourceUrl":
+        return await this.#resourceUrl(peer, request);
+      case "Heartbeat":
+        return { type: "HeartbeatReply", request_id: request.request_id };
+    }
+  }
+
+  async #fetchTask(peer: IpcPeer, requestId: number, workerLocalId: number): Promise<ManagerReply> {
+    const log = this.#o.log.child({ worker_local_id: workerLocalId });
+    const previous = this.#assignments.get(workerLocalId);
+    if (previous !== undefined) {
+      // The worker dropped its task without committing it (not after a refusal: that ends the assignment at once).
+      log.warn("worker asked for a new task without committing its previous one", {
+        task_uuid: previous.task.uuid,
+      });
+      this.#assignments.delete(workerLocalId);
+      this.#o.onAbandoned(previous);
+      this.#o.onAssignmentsChanged();
+    }
+    const { buffer } = this.#o;
+    if (this.#o.isStopping() || buffer.exhausted) return this.#noMoreTasks(peer, workerLocalId, requestId);
+    const task = await buffer.next(this.#o.fetchWaitMs);
+    if (task === null) {
+      if (this.#o.isStopping() || buffer.exhausted) return this.#noMoreTasks(peer, workerLocalId, requestId);
+      return { type: "FetchTaskReply", request_id: requestId, task: null };
+    }
+    if (this.#deadPeers.has(peer.id)) {
+      log.info("worker went away while waiting for a task; task kept for another worker", { task_uuid: task.uuid });
+      this.#o.onUnclaimed(task);
+      return { type: "FetchTaskReply", request_id: requestId, task: null };
+    }
+    this.#assignments.set(workerLocalId, { task, workerLocalId, peerId: peer.id, cancelled: false });
+    this.#o.onAssignmentsChanged();
+    log.debug("task handed to worker", { task_uuid: task.uuid, attempt: task.attempt });
+    return { type: "FetchTaskReply", request_id: requestId, task };
+  }
+
+  #noMoreTasks(peer: IpcPeer, workerLocalId: number, requestId: number): ManagerReply {
+    this.#o.onShutdownSent(workerLocalId);
+    peer.control({ type: "Shutdown", graceful: true });
+    return { type: "FetchTaskReply", request_id: requestId, task: null };
+  }
+
+  /** The worker's assignment if it is about `taskId` and still live, else the reason to refuse. */
+  #assignmentFor(peer: IpcPeer, workerLocalId: number, taskId: number): Assignment | string {
+    const assignment = this.#assignments.get(workerLocalId);
+    if (assignment === undefined || assignment.peerId !== peer.id || assignment.task.id !== taskId) {
+      return `task ${taskId} is not assigned to worker ${workerLocalId}`;
+    }
+    if (assignment.cancelled) return `task ${assignment.task.uuid} was cancelled`;
+    return assignment;
+  }
+
+  async #reportTask(
+    peer: IpcPeer,
+    request: Extract<ValidWorkerRequest, { type: "ReportTask" }>,
+  ): Promise<ManagerReply> {
+    const { request_id, worker_local_id, task_id, op } = request;
+    const assignment = this.#assignmentFor(peer, worker_local_id, task_id);
+    if (typeof assignment === "string") {
+      return { type: "ReportTaskReply", request_id, success: false, url: null, error: assignment };
+    }
+    const { task } = assignment;
+    const log = this.#o.log.child({ worker_local_id, task_uuid: task.uuid, op: opName(op) });
+    let ack;
+    try {
+      ack = await this.#o.link.reportTask(task.id, task.attempt, op);
+    } catch (error) {
+      log.error("cannot relay the task report to the coordinator", { error });
+      return { type: "Error", request_id, msg: `report not relayed: ${(error as Error).message ?? String(error)}` };
+    }
+    const isCommit = typeof op === "object" && "Commit" in op;
+    if (!ack.success) log.warn("task report refused by the coordinator", { error: ack.error ?? null });
+    if ((isCommit || !ack.success) && this.#assignments.get(worker_local_id) === assignment) {
+      this.#assignments.delete(worker_local_id);
+      this.#o.onAssignmentsChanged();
+    }
+    if (isCommit) this.#o.onCommitted(task, op.Commit, ack.success);
+    return {
+      type: "ReportTaskReply",
+      request_id,
+      success: ack.success,
+      url: ack.url ?? null,
+      error: ack.error ?? null,
+    };
+  }
+
+  async #resourceUrl(
+    peer: IpcPeer,
+    request: Extract<ValidWorkerRequest, { type: "ResourceUrl" }>,
+  ): Promise<ManagerReply> {
+    const { request_id, worker_local_id, task_uuid, resource } = request;
+    const reply = (
+      status: "Ok" | "NotFound" | "Forbidden" | "Unavailable",
+      error: string | null,
+      found?: RemoteResourceDownloadResp,
+    ): ManagerReply => ({
+      type: "ResourceUrlReply",
+      request_id,
+      status,
+      url: found?.url ?? null,
+      size: found?.size ?? null,
+      error,
+    });
+    const current = this.#assignments.get(worker_local_id);
+    const assignment = current?.task.uuid === task_uuid
+      ? this.#assignmentFor(peer, worker_local_id, current.task.id)
+      : `task ${task_uuid} is not assigned to worker ${worker_local_id}`;
+    if (typeof assignment === "string") return reply("Forbidden", assignment);
+    const wanted = JSON.stringify(resource);
+    if (!assignment.task.spec.resources.some((r) => JSON.stringify(r.remote_file) === wanted)) {
+      return reply("Forbidden", `not a resource of task ${assignment.task.uuid}`);
+    }
+    const provider = this.#o.resourceUrl;
+    if (provider === undefined) {
+      return reply("Unavailable", "this manager was started without a resource URL provider");
+    }
+    try {
+      const found = await provider(this.#o.suiteUuid, resource, AbortSignal.timeout(RESOURCE_URL_TIMEOUT_MS));
+      return reply("Ok", null, found);
+    } catch (error) {
+      if (error instanceof ClientError && (error.status === 404 || error.status === 403)) {
+        return reply(error.status === 404 ? "NotFound" : "Forbidden", error.msg);
+      }
+      this.#o.log.warn("cannot obtain a resource URL for a worker", {
+        worker_local_id,
+        task_uuid: assignment.task.uuid,
+        error,
+      });
+      return reply("Unavailable", error instanceof Error ? error.message : String(error));
+    }
+  }
+}
