@@ -7,10 +7,10 @@
  * for processes carrying a given environment variable (hooks and workers of
  * a suite carry `MITOSIS_TASK_SUITE_UUID`).
  */
+import { supervise } from "./process.ts";
 import { denoDir } from "./worker.ts";
 
 const MAIN = new URL("../../manager/main.ts", import.meta.url).pathname;
-const decoder = new TextDecoder();
 
 /** Options of `spawnManager`. */
 export interface SpawnManagerOptions {
@@ -96,49 +96,10 @@ export async function spawnManager(coordinatorUrl: string, options: SpawnManager
     stderr: "piped",
   }).spawn();
 
-  let stdoutText = "";
-  let stderrText = "";
-  const drained = Promise.all([
-    (async () => {
-      for await (const chunk of process.stdout) stdoutText += decoder.decode(chunk, { stream: true });
-    })(),
-    (async () => {
-      for await (const chunk of process.stderr) stderrText += decoder.decode(chunk, { stream: true });
-    })(),
-  ]);
-  let exitCode: number | null = null;
-  const exited = process.status.then(async (status) => {
-    await drained;
-    exitCode = status.code;
-    return status.code;
-  });
-
-  const waitExit = async (timeoutMs: number): Promise<number | null> => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), timeoutMs));
-    try {
-      return await Promise.race([exited, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-  const kill = (signal: Deno.Signal) => {
-    if (exitCode !== null) return;
-    try {
-      process.kill(signal);
-    } catch {
-      // exited between the check and the signal
-    }
-  };
-  const stop = async (graceMs = 30_000): Promise<number> => {
-    kill("SIGTERM");
-    const code = await waitExit(graceMs);
-    if (code !== null) return code;
-    kill("SIGKILL");
-    return await exited;
-  };
+  const supervised = supervise(process, 30_000);
+  const { waitExit, kill, stop } = supervised;
   const logs = (): Record<string, unknown>[] =>
-    stderrText.split("\n").flatMap((line) => {
+    supervised.stderr().split("\n").flatMap((line) => {
       if (!line.startsWith("{")) return [];
       try {
         return [JSON.parse(line) as Record<string, unknown>];
@@ -155,19 +116,23 @@ export async function spawnManager(coordinatorUrl: string, options: SpawnManager
     for (;;) {
       const found = logs().find(predicate);
       if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error(`manager did not log ${what} in ${timeoutMs} ms:\n${stderrText}`);
-      if (exitCode !== null) throw new Error(`manager exited with ${exitCode} before logging ${what}:\n${stderrText}`);
+      if (Date.now() > deadline) {
+        throw new Error(`manager did not log ${what} in ${timeoutMs} ms:\n${supervised.stderr()}`);
+      }
+      if (supervised.exitCode() !== null) {
+        throw new Error(`manager exited with ${supervised.exitCode()} before logging ${what}:\n${supervised.stderr()}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
   const waitConnected = async (timeoutMs = options.timeoutMs ?? 60_000): Promise<string> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const uuid = /mitosis-manager (\S+) connected to /.exec(stdoutText)?.[1];
+      const uuid = /mitosis-manager (\S+) connected to /.exec(supervised.stdout())?.[1];
       if (uuid !== undefined) return uuid;
       const code = await waitExit(50);
-      if (code !== null) throw new Error(`manager exited with ${code} before connecting:\n${stderrText}`);
-      if (Date.now() > deadline) throw new Error(`manager did not connect in ${timeoutMs} ms:\n${stderrText}`);
+      if (code !== null) throw new Error(`manager exited with ${code} before connecting:\n${supervised.stderr()}`);
+      if (Date.now() > deadline) throw new Error(`manager did not connect in ${timeoutMs} ms:\n${supervised.stderr()}`);
     }
   };
   const cleanup = async () => {
@@ -179,8 +144,8 @@ export async function spawnManager(coordinatorUrl: string, options: SpawnManager
     process,
     dir,
     stateDir,
-    stdout: () => stdoutText,
-    stderr: () => stderrText,
+    stdout: supervised.stdout,
+    stderr: supervised.stderr,
     logs,
     waitForLog,
     waitConnected,

@@ -4,9 +4,9 @@
  * its `mitosis-worker <uuid> registered with <url>` line. Dispose it to stop
  * it (SIGTERM, then SIGKILL) and remove the sandbox.
  */
+import { supervise } from "./process.ts";
 
 const MAIN = new URL("../../worker/main.ts", import.meta.url).pathname;
-const decoder = new TextDecoder();
 
 /** Options of `spawnWorker`. */
 export interface SpawnWorkerOptions {
@@ -90,47 +90,8 @@ export async function spawnWorker(coordinatorUrl: string, options: SpawnWorkerOp
     stderr: "piped",
   }).spawn();
 
-  let stdoutText = "";
-  let stderrText = "";
-  const drained = Promise.all([
-    (async () => {
-      for await (const chunk of process.stdout) stdoutText += decoder.decode(chunk);
-    })(),
-    (async () => {
-      for await (const chunk of process.stderr) stderrText += decoder.decode(chunk);
-    })(),
-  ]);
-  let exitCode: number | null = null;
-  const exited = process.status.then(async (status) => {
-    await drained;
-    exitCode = status.code;
-    return status.code;
-  });
-
-  const waitExit = async (timeoutMs: number): Promise<number | null> => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), timeoutMs));
-    try {
-      return await Promise.race([exited, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-  const kill = (signal: Deno.Signal) => {
-    if (exitCode !== null) return;
-    try {
-      process.kill(signal);
-    } catch {
-      // exited between the check and the signal
-    }
-  };
-  const stop = async (graceMs = 20_000): Promise<number> => {
-    kill("SIGTERM");
-    const code = await waitExit(graceMs);
-    if (code !== null) return code;
-    kill("SIGKILL");
-    return await exited;
-  };
+  const supervised = supervise(process, 20_000);
+  const { waitExit, kill, stop } = supervised;
   const cleanup = async () => {
     await stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {/* already gone */});
@@ -139,15 +100,15 @@ export async function spawnWorker(coordinatorUrl: string, options: SpawnWorkerOp
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   let uuid: string | undefined;
   while (uuid === undefined) {
-    uuid = /mitosis-worker (\S+) registered with /.exec(stdoutText)?.[1];
+    uuid = /mitosis-worker (\S+) registered with /.exec(supervised.stdout())?.[1];
     if (uuid !== undefined) break;
     const code = await waitExit(50);
     if (code !== null || Date.now() > deadline) {
       await cleanup();
       throw new Error(
         code !== null
-          ? `worker exited with ${code} before registering:\n${stderrText}`
-          : `worker did not register in time:\n${stderrText}`,
+          ? `worker exited with ${code} before registering:\n${supervised.stderr()}`
+          : `worker did not register in time:\n${supervised.stderr()}`,
       );
     }
   }
@@ -157,8 +118,8 @@ export async function spawnWorker(coordinatorUrl: string, options: SpawnWorkerOp
     process,
     dir,
     cacheDir: `${cacheRoot}/${uuid}`,
-    stdout: () => stdoutText,
-    stderr: () => stderrText,
+    stdout: supervised.stdout,
+    stderr: supervised.stderr,
     kill,
     waitExit,
     stop,
