@@ -18,12 +18,11 @@
  * Run: deno run --allow-all scripts/bench/manager_e2e_bench.ts [--stack pool|real|both] [--tasks 5000]
  *        [--workers 16] [--prefetch 64] [--runs 3]
  */
+import { startBenchCoordinator } from "./coordinator.ts";
 import { parseArgs } from "node:util";
 import { startSuiteExecution } from "../../manager/pool/execution.ts";
-import { spawnCoordinator } from "../../tests/support/coordinator.ts";
-import { call, createUser, login } from "../../tests/support/http.ts";
+import { call, createUser } from "../../tests/support/http.ts";
 import { spawnManager } from "../../tests/support/manager.ts";
-import { freshDatabase } from "../../tests/support/postgres.ts";
 import { unixTransport } from "../../shared/ipc/unix.ts";
 import { createLogger } from "../../shared/log/logger.ts";
 import { FakeLink } from "../../tests/support/fake_link.ts";
@@ -155,21 +154,10 @@ interface RealRun {
 
 async function realRun(): Promise<RealRun> {
   const step = (what: string) => console.error(`[bench] ${what}`);
-  const dataDir = await Deno.makeTempDir({ prefix: "mitosis-bench-coord-" });
-  await using coord = await spawnCoordinator([
-    "--bind",
-    "127.0.0.1:0",
-    "--db-url",
-    await freshDatabase(),
-    "--data-dir",
-    dataDir,
-    "--admin-password",
-    "bench",
-    "--log-level",
-    "warn",
-  ]);
+  await using bench = await startBenchCoordinator();
+  const coord = bench.coord;
   step(`coordinator at ${coord.url}`);
-  const admin = await login(coord.url, "mitosis_admin", "bench", true);
+  const admin = bench.token;
   const token = await createUser(coord.url, admin, "bench", "bench-pw");
   const created = await call(coord.url, "POST", "/suites", {
     token,
@@ -216,7 +204,6 @@ async function realRun(): Promise<RealRun> {
   if (count !== TASKS) throw new Error(`${count} of ${TASKS} tasks finished with exit status 0`);
   manager.kill("SIGTERM");
   await manager.waitExit(60_000);
-  await Deno.remove(dataDir, { recursive: true }).catch(() => undefined);
   return { rate, workerRssMax, managerRssMax };
 }
 

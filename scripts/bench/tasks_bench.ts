@@ -8,10 +8,9 @@
  *
  * Run: deno run --allow-all scripts/bench/tasks_bench.ts [--runs N]
  */
+import { startBenchCoordinator } from "./coordinator.ts";
 import { parseArgs } from "node:util";
-import { spawnCoordinator } from "../../tests/support/coordinator.ts";
-import { freshDatabase } from "../../tests/support/postgres.ts";
-import { call, login } from "../../tests/support/http.ts";
+import { call } from "../../tests/support/http.ts";
 import { noopTask, registerWorker } from "../../tests/support/workers_api.ts";
 import { median, printTable, quantile } from "./stats.ts";
 
@@ -19,21 +18,9 @@ const { values } = parseArgs({ options: { runs: { type: "string", default: "3" }
 const runs = Number(values.runs);
 
 async function once() {
-  const dataDir = await Deno.makeTempDir();
-  await using coord = await spawnCoordinator([
-    "--bind",
-    "127.0.0.1:0",
-    "--db-url",
-    await freshDatabase(),
-    "--data-dir",
-    dataDir,
-    "--admin-password",
-    "bench",
-    "--log-level",
-    "warn",
-  ]);
-  const token = await login(coord.url, "mitosis_admin", "bench", true);
-  const group = "mitosis_admin";
+  await using bench = await startBenchCoordinator();
+  const coord = bench.coord;
+  const { token, group } = bench;
 
   // 1. Batch submission: 10 batches of 1,000.
   const batch = Array.from({ length: 1000 }, () => noopTask(group));

@@ -12,10 +12,9 @@
  *
  * Run: deno run --allow-all scripts/bench/ws_fetch_bench.ts [--runs N]
  */
+import { startBenchCoordinator } from "./coordinator.ts";
 import { parseArgs } from "node:util";
-import { spawnCoordinator } from "../../tests/support/coordinator.ts";
-import { freshDatabase } from "../../tests/support/postgres.ts";
-import { call, login } from "../../tests/support/http.ts";
+import { call } from "../../tests/support/http.ts";
 import { noopTask } from "../../tests/support/workers_api.ts";
 import { registerManager, WsManager } from "../../tests/support/ws_manager.ts";
 import { median, printTable, quantile } from "./stats.ts";
@@ -38,21 +37,9 @@ async function claimAndCommit(manager: WsManager): Promise<number> {
 }
 
 async function once() {
-  const dataDir = await Deno.makeTempDir();
-  await using coord = await spawnCoordinator([
-    "--bind",
-    "127.0.0.1:0",
-    "--db-url",
-    await freshDatabase(),
-    "--data-dir",
-    dataDir,
-    "--admin-password",
-    "bench",
-    "--log-level",
-    "warn",
-  ]);
-  const token = await login(coord.url, "mitosis_admin", "bench", true);
-  const group = "mitosis_admin";
+  await using bench = await startBenchCoordinator();
+  const coord = bench.coord;
+  const { token, group } = bench;
   const created = await call(coord.url, "POST", "/suites", {
     token,
     body: { group_name: group, tags: [], worker_schedule: { worker_count: 16 } },
