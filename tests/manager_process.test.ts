@@ -10,99 +10,22 @@
 import { assertEquals, assertIncludes, assertTrue } from "./support/assert.ts";
 import { ADMIN, startTestCoordinator, type TestCoordinator } from "./support/coordinator.ts";
 import { call, createUser, login } from "./support/http.ts";
+import {
+  ALICE,
+  createSuite,
+  eventually,
+  freePort,
+  getManager,
+  getSuite,
+  setupSuites as setup,
+  submit,
+  transitions,
+} from "./support/suites.ts";
 import { livingProcesses, uniqueSleep } from "./support/exec.ts";
 import { processesWithEnv, spawnManager } from "./support/manager.ts";
 import { startScriptedManager } from "./support/ws_manager.ts";
 import { freshDatabase } from "./support/postgres.ts";
 import { test } from "./support/test.ts";
-import type { ManagerInfo } from "../shared/wire/managers.ts";
-import type { HookSpec, SuiteInfo } from "../shared/wire/suites.ts";
-
-const ALICE = { user: "alice", password: "alice-pw" } as const;
-
-async function setup(overrides: Parameters<typeof startTestCoordinator>[0] = {}) {
-  const coord = await startTestCoordinator(overrides);
-  const admin = await login(coord.url, ADMIN.username, ADMIN.password, true);
-  const alice = await createUser(coord.url, admin, ALICE.user, ALICE.password);
-  return { coord, admin, alice };
-}
-
-/** Creates a suite in alice's group; returns its uuid. */
-async function createSuite(
-  url: string,
-  token: string,
-  body: {
-    name?: string;
-    priority?: number;
-    worker_count?: number;
-    env_preparation?: Partial<HookSpec> & { args: string[] };
-    env_cleanup?: Partial<HookSpec> & { args: string[] };
-  },
-): Promise<string> {
-  const res = await call(url, "POST", "/suites", {
-    token,
-    body: {
-      group_name: "alice",
-      name: body.name,
-      priority: body.priority ?? 0,
-      worker_schedule: { worker_count: body.worker_count ?? 2 },
-      env_preparation: body.env_preparation,
-      env_cleanup: body.env_cleanup,
-    },
-  });
-  if (res.status !== 201) throw new Error(`suite creation failed: ${res.status} ${res.text}`);
-  return (res.body as { uuid: string }).uuid;
-}
-
-/** Submits tasks running `args` into a suite; returns their uuids. */
-async function submit(url: string, token: string, suite: string, args: string[][]): Promise<string[]> {
-  const tasks = args.map((a) => ({ group_name: "alice", suite_uuid: suite, timeout: "2m", task_spec: { args: a } }));
-  const res = await call(url, "POST", "/tasks/submit", { token, body: { tasks } });
-  if (res.status !== 200) throw new Error(`submit failed: ${res.status} ${res.text}`);
-  return (res.body as { results: { Ok: { uuid: string } }[] }).results.map((r) => r.Ok.uuid);
-}
-
-async function getSuite(url: string, token: string, suite: string): Promise<SuiteInfo> {
-  const res = await call(url, "GET", `/suites/${suite}`, { token });
-  if (res.status !== 200) throw new Error(`get suite failed: ${res.status} ${res.text}`);
-  return res.body as SuiteInfo;
-}
-
-async function getManager(url: string, token: string, uuid: string): Promise<ManagerInfo> {
-  const res = await call(url, "GET", `/managers/${uuid}`, { token });
-  if (res.status !== 200) throw new Error(`get manager failed: ${res.status} ${res.text}`);
-  return res.body as ManagerInfo;
-}
-
-/** Polls `probe` until it returns something other than null/false. */
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | null | false> | T | null | false,
-  timeoutMs = 60_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** The manager's `manager state changed` transitions for one suite, as `from→to`. */
-function transitions(logs: Record<string, unknown>[], suite: string): string[] {
-  return logs.filter((l) => l.msg === "manager state changed" && l.suite_uuid === suite).map((l) =>
-    `${l.from}→${l.to}`
-  );
-}
-
-/** A free TCP port on loopback (nothing listens on it when this returns). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 test("manager --help lists its flags and a bad --ipc is refused", async () => {
   const main = new URL("../manager/main.ts", import.meta.url).pathname;
