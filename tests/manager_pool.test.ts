@@ -441,3 +441,39 @@ test("worker exits are classified per SPEC 5.5", () => {
   }
   assertEquals(classifyExit({ code: 139, signal: "SIGSEGV" }, false).description, "killed by SIGSEGV");
 });
+
+test("Finish and Commit are acknowledged at once: workers go on while the coordinator does not answer; the end waits for the answers", async () => {
+  const link = new FakeLink();
+  const dir = await Deno.makeTempDir({ prefix: "mitosis-pool-gate-" });
+  let open = () => {};
+  link.reportGate = new Promise((resolve) => open = resolve);
+  const tasks = link.addTasks(Array.from({ length: 6 }, () => ["sh", "-c", `echo "$MITO_TASK_UUID" >> ${dir}/ran`]));
+  try {
+    await using pool = await startPool(link, { worker_count: 2, task_prefetch_count: 6 });
+    // All six run although no report has been answered.
+    await until(
+      async () => {
+        const text = await Deno.readTextFile(`${dir}/ran`).catch(() => "");
+        return text.trim().split("\n").filter((l) => l !== "").length === 6;
+      },
+      60_000,
+      "every task to run",
+    );
+    assertEquals(link.commits.size, 0);
+    assertEquals(
+      await Promise.race([
+        pool.execution.done.then(() => "done"),
+        new Promise((resolve) => setTimeout(() => resolve("waiting"), 500)),
+      ]),
+      "waiting",
+    );
+    open();
+    const summary = await finished(pool.execution, 60_000);
+    assertEquals(summary.tasksCompleted, 6);
+    // Each task's reports reached the coordinator in order.
+    for (const task of tasks) assertEquals(link.opsOf(task.uuid), ["Finish", "Commit"]);
+    assertEquals(link.reportsReceived, 12);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -53,7 +53,10 @@ test("8.1.1: 100 tasks on 4 managed workers: hooks around the tasks, every state
   await using _coord = coord;
   const out = await Deno.makeTempDir({ prefix: "mitosis-test-suite-" });
   try {
-    await using manager = await spawnManager(coord.url, { ...ALICE, args: ["--tags", "gpu,linux", "--max-workers", "4"] });
+    await using manager = await spawnManager(coord.url, {
+      ...ALICE,
+      args: ["--tags", "gpu,linux", "--max-workers", "4"],
+    });
     const uuid = await manager.waitConnected();
     await eventually("the manager to be Idle", async () => (await getManager(coord.url, alice, uuid)).state === "Idle");
     const states = recordManagerStates(coord.url, alice, uuid);
@@ -218,10 +221,15 @@ test("8.1.3: a suite auto-closes while its tasks run, reopens on new tasks, and 
     const uuid = await manager.waitConnected();
 
     // No new task for 1 s while the first ten run: Closed, with work still pending.
-    const closed = await eventually("the suite to close", async () => {
-      const info = await getSuite(coord.url, alice, suite);
-      return info.state_name === "Closed" && info;
-    }, 30_000, 50);
+    const closed = await eventually(
+      "the suite to close",
+      async () => {
+        const info = await getSuite(coord.url, alice, suite);
+        return info.state_name === "Closed" && info;
+      },
+      30_000,
+      50,
+    );
     assertTrue(closed.pending_tasks > 0, `pending when closed: ${closed.pending_tasks}`);
     assertEquals((await getManager(coord.url, alice, uuid)).state, "Executing");
 

@@ -172,7 +172,7 @@ class Execution implements PoolExecution {
       suiteUuid: options.suite.uuid,
       capacity: options.suite.worker_schedule.task_prefetch_count,
       log: this.#log,
-      hasRunningTasks: () => this.#service.assignments.size > 0,
+      hasRunningTasks: () => this.#service.assignments.size > 0 || this.#service.travelling > 0,
       onDrained: () => this.#maybeFinish(),
     });
     this.#service = new IpcService({
@@ -445,6 +445,8 @@ class Execution implements PoolExecution {
     this.#ended = true;
     clearTimeout(this.#stopTimer);
     await this.#pool.allExited();
+    // Reports acknowledged to workers reach the coordinator before the suite is reported done here.
+    await this.#service.settled();
     if (this.#pool.givenUp.size > 0 && this.#stopping === null) {
       this.#log.error("every worker slot was given up; ending the suite execution", {
         given_up: [...this.#pool.givenUp],

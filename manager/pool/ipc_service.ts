@@ -11,7 +11,13 @@
  *   the task the worker is assigned (`Upload` answers carry the presigned
  *   URL); a report about any other task is refused. A `Commit` (or any
  *   refused report: the task is no longer this manager's) ends the
- *   assignment.
+ *   assignment. `Finish` and `Commit` are acknowledged to the worker at
+ *   once and travel to the coordinator behind the task's earlier reports:
+ *   the worker takes its next task without waiting for a coordinator round
+ *   trip, and goes on while the coordinator is unreachable (the link queues
+ *   the reports until it is back). A refusal that comes back later refuses
+ *   the task's further reports; `settled()` waits for every report still
+ *   travelling (before the suite is reported complete).
  * - `ResourceUrl` → a download URL for a resource of the worker's task,
  *   through the manager's resource provider (`POST /managers/resources`).
  * - `Heartbeat` → acknowledged.
@@ -26,7 +32,7 @@ import type { ManagerReply, ValidWorkerRequest } from "../../shared/wire/ipc.ts"
 import type { ManagedTask } from "../../shared/wire/manager_ws.ts";
 import type { RemoteResourceDownloadResp } from "../../shared/wire/storage.ts";
 import type { RemoteResource, TaskResultSpec } from "../../shared/wire/tasks.ts";
-import type { CoordinatorLink } from "../contracts.ts";
+import type { CoordinatorLink, ReportAck } from "../contracts.ts";
 import type { PrefetchBuffer } from "./prefetch.ts";
 
 /**
@@ -48,6 +54,8 @@ export interface Assignment {
   peerId: number;
   /** Set once the coordinator asked to cancel the task. */
   cancelled: boolean;
+  /** Set when the coordinator refused a report acknowledged earlier: the task is no longer this manager's. */
+  refused?: string;
 }
 
 /** Options of the `IpcService`. */
@@ -78,6 +86,9 @@ export interface IpcServiceOptions {
   resourceUrl?: ResourceUrlProvider;
 }
 
+/** A report operation as a worker sends it. */
+type WorkerReportOp = Extract<ValidWorkerRequest, { type: "ReportTask" }>["op"];
+
 /** Limit of one resource URL request relayed for a worker. */
 const RESOURCE_URL_TIMEOUT_MS = 60_000;
 
@@ -96,6 +107,10 @@ export class IpcService implements IpcHandler {
   readonly #deadPeers = new Set<number>();
   /** The current connection of each worker. */
   readonly #workerPeer = new Map<number, IpcPeer>();
+  /** The last report relayed for each task (by task id): the next one goes after it. */
+  readonly #chains = new Map<number, Promise<unknown>>();
+  /** Reports acknowledged to workers and still travelling to the coordinator. */
+  readonly #travelling = new Set<Promise<void>>();
 
   constructor(options: IpcServiceOptions) {
     this.#o = options;
@@ -104,6 +119,16 @@ export class IpcService implements IpcHandler {
   /** Tasks currently assigned to workers. */
   get assignments(): ReadonlyMap<number, Assignment> {
     return this.#assignments;
+  }
+
+  /** How many acknowledged reports are still travelling to the coordinator. */
+  get travelling(): number {
+    return this.#travelling.size;
+  }
+
+  /** Resolves once every acknowledged report has been answered by the coordinator (or failed). */
+  async settled(): Promise<void> {
+    while (this.#travelling.size > 0) await Promise.all(this.#travelling);
   }
 
   /** The assignment of the task `uuid`, if a worker runs it. */
@@ -228,6 +253,7 @@ export class IpcService implements IpcHandler {
       return `task ${taskId} is not assigned to worker ${workerLocalId}`;
     }
     if (assignment.cancelled) return `task ${assignment.task.uuid} was cancelled`;
+    if (assignment.refused !== undefined) return assignment.refused;
     return assignment;
   }
 
@@ -242,20 +268,24 @@ export class IpcService implements IpcHandler {
     }
     const { task } = assignment;
     const log = this.#o.log.child({ worker_local_id, task_uuid: task.uuid, op: opName(op) });
+    const relayed = this.#relay(task, op);
+    const isCommit = typeof op === "object" && "Commit" in op;
+    if (isCommit || op === "Finish") {
+      if (isCommit) this.#endAssignment(worker_local_id, assignment);
+      this.#track(this.#settle(relayed, assignment, op, log));
+      return { type: "ReportTaskReply", request_id, success: true, url: null, error: null };
+    }
     let ack;
     try {
-      ack = await this.#o.link.reportTask(task.id, task.attempt, op);
+      ack = await relayed;
     } catch (error) {
       log.error("cannot relay the task report to the coordinator", { error });
       return { type: "Error", request_id, msg: `report not relayed: ${(error as Error).message ?? String(error)}` };
     }
-    const isCommit = typeof op === "object" && "Commit" in op;
-    if (!ack.success) log.warn("task report refused by the coordinator", { error: ack.error ?? null });
-    if ((isCommit || !ack.success) && this.#assignments.get(worker_local_id) === assignment) {
-      this.#assignments.delete(worker_local_id);
-      this.#o.onAssignmentsChanged();
+    if (!ack.success) {
+      log.warn("task report refused by the coordinator", { error: ack.error ?? null });
+      this.#endAssignment(worker_local_id, assignment);
     }
-    if (isCommit) this.#o.onCommitted(task, op.Commit, ack.success);
     return {
       type: "ReportTaskReply",
       request_id,
@@ -263,6 +293,57 @@ export class IpcService implements IpcHandler {
       url: ack.url ?? null,
       error: ack.error ?? null,
     };
+  }
+
+  /** Sends a report for `task` once its earlier reports are answered, keeping their order at the coordinator. */
+  #relay(task: ManagedTask, op: WorkerReportOp): Promise<ReportAck> {
+    const previous = this.#chains.get(task.id) ?? Promise.resolve();
+    const next = previous.catch(() => {/* the earlier report's failure was logged */}).then(() =>
+      this.#o.link.reportTask(task.id, task.attempt, op)
+    );
+    this.#chains.set(task.id, next);
+    const forget = () => {
+      if (this.#chains.get(task.id) === next) this.#chains.delete(task.id);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  /** The coordinator's answer to an acknowledged `Finish` or `Commit`. */
+  async #settle(relayed: Promise<ReportAck>, assignment: Assignment, op: WorkerReportOp, log: Logger): Promise<void> {
+    const isCommit = typeof op === "object" && "Commit" in op;
+    let ack: ReportAck;
+    try {
+      ack = await relayed;
+    } catch (error) {
+      log.error("cannot relay the task report to the coordinator", { error });
+      // The task is still this manager's as far as the coordinator knows: hand it back.
+      if (isCommit) this.#o.onAbandoned(assignment);
+      return;
+    }
+    if (!ack.success) {
+      log.warn("task report refused by the coordinator", { error: ack.error ?? null });
+      assignment.refused = `task ${assignment.task.uuid}: ${ack.error ?? "report refused by the coordinator"}`;
+      this.#endAssignment(assignment.workerLocalId, assignment);
+    }
+    if (isCommit) this.#o.onCommitted(assignment.task, op.Commit, ack.success);
+  }
+
+  #track(settling: Promise<void>): void {
+    const tracked: Promise<void> = settling
+      .catch((error) => this.#o.log.error("handling a report's answer failed", { error }))
+      .finally(() => {
+        this.#travelling.delete(tracked);
+        this.#o.onAssignmentsChanged();
+      });
+    this.#travelling.add(tracked);
+  }
+
+  /** Ends the worker's assignment if it is still `assignment`. */
+  #endAssignment(workerLocalId: number, assignment: Assignment): void {
+    if (this.#assignments.get(workerLocalId) !== assignment) return;
+    this.#assignments.delete(workerLocalId);
+    this.#o.onAssignmentsChanged();
   }
 
   async #resourceUrl(

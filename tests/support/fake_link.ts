@@ -48,6 +48,10 @@ export class FakeLink implements CoordinatorLink {
   cancelled = false;
   /** Base URL of the presigned upload URLs handed out (`<base>/<task uuid>-<content type>`). */
   uploadBase = "http://127.0.0.1:9/uploads";
+  /** While set, reports are answered only once it resolves (a coordinator out of reach). */
+  reportGate: Promise<void> | null = null;
+  /** Reports sent to this link, answered or not. */
+  reportsReceived = 0;
   #nextId = 1;
 
   /** Adds tasks running `args` (one per entry). */
@@ -104,7 +108,9 @@ export class FakeLink implements CoordinatorLink {
     return Promise.resolve({ tasks: claimed, suiteState: this.state });
   }
 
-  reportTask(taskId: number, attempt: number, op: ReportTaskOp): Promise<ReportAck> {
+  async reportTask(taskId: number, attempt: number, op: ReportTaskOp): Promise<ReportAck> {
+    this.reportsReceived++;
+    await this.reportGate;
     const task = [...this.tasks.values()].find((t) => t.id === taskId);
     if (task === undefined || !this.held.has(task.uuid) || task.attempt !== attempt) {
       return Promise.resolve({ success: false, error: `task ${taskId} is not held at attempt ${attempt}` });
