@@ -245,3 +245,4 @@ if (reals.length > 0) {
   );
 }
 printTable(["figure", "value"], rows);
+Deno.exit(0); // stops the shared embedded PostgreSQL (unload handler)
