@@ -100,6 +100,11 @@ test("8.1.1: 100 tasks on 4 managed workers: hooks around the tasks, every state
     }
     // The coordinator saw every state, in order (the hooks' sleeps make Preparing and Cleanup last).
     assertEquals(seen, ["Idle", "Preparing", "Executing", "Cleanup", "Idle"]);
+    await manager.waitForLog(
+      (l) => l.msg === "manager state changed" && l.suite_uuid === suite && l.to === "Idle",
+      30_000,
+      "the manager's own Idle transition",
+    );
     assertEquals(transitions(manager.logs(), suite), [
       "Idle→Preparing",
       "Preparing→Executing",

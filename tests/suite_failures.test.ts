@@ -197,6 +197,11 @@ test("8.3.2: a short network cut: tasks keep running, reports are sent after rec
     for (const task of archived) {
       assertEquals([task.state, task.exit_status, task.attempt], [TaskStateCode.Finished, 0, 1]);
     }
+    await manager.waitForLog(
+      (l) => l.msg === "manager state changed" && l.suite_uuid === suite && l.to === "Idle",
+      30_000,
+      "the manager's own Idle transition",
+    );
     assertEquals(transitions(manager.logs(), suite), [
       "Idle→Preparing",
       "Preparing→Executing",
