@@ -87,6 +87,10 @@ test("commit archives the task with its reporter; downstream tasks turn Ready af
   assertEquals(await worker.fetch(), null, "a Pending task is not dispatched");
   const other = await worker.report(task.id, { Submit: noopTask("bob") });
   assertEquals(other.status, 400);
+  // Submitting again (a retried attempt) answers the same downstream task: still one child.
+  const again = await worker.report(task.id, { Submit: noopTask("alice", { labels: ["child"] }) });
+  assertEquals([again.status, again.body], [sub.status, sub.body]);
+  assertEquals((await coord.sql`SELECT 1 FROM active_tasks WHERE upstream_task_uuid = ${upstream}`).length, 1);
   await worker.complete(task, 0);
   const [archived] = await coord.sql`SELECT state, reporter_uuid, result, downstream_task_uuid FROM archived_tasks
     WHERE uuid = ${upstream}`;

@@ -42,6 +42,7 @@ interface HeldTask {
   state: number;
   group_name: string;
   task_suite_id: number | null;
+  downstream_task_uuid: string | null;
 }
 
 const HELD_STATES = [TaskStateCode.Running, TaskStateCode.Finished, TaskStateCode.Cancelled];
@@ -63,7 +64,7 @@ function notHeld(holder: TaskHolder, taskId: number) {
 /** Loads the task if the holder holds it (and locks it inside a transaction); else 404. */
 async function heldTask(db: Db, taskId: number, holder: TaskHolder, lock: boolean): Promise<HeldTask> {
   const [task] = await db<HeldTask[]>`
-    SELECT t.id, t.uuid, t.group_id, t.creator_id, t.state, g.group_name, t.task_suite_id
+    SELECT t.id, t.uuid, t.group_id, t.creator_id, t.state, g.group_name, t.task_suite_id, t.downstream_task_uuid
     FROM active_tasks t JOIN groups g ON g.id = t.group_id
     WHERE t.id = ${taskId} AND ${holds(db, holder)} AND t.state = ANY(${HELD_STATES}::int[])
     ${lock ? db`FOR UPDATE OF t` : db``}`;
@@ -111,7 +112,10 @@ async function holderMaySubmit(tx: Db, holder: TaskHolder, groupId: number): Pro
  * Submit: creates a Pending downstream task in the same group, owned by the
  * upstream task's creator, which turns Ready when the upstream commits. A
  * downstream of a suite task joins the same suite (with the suite's tags), so
- * the suite completes only after it.
+ * the suite completes only after it. A task has one downstream task: when an
+ * earlier attempt already created it (the worker crashed, or lost the task,
+ * between Submit and Commit) and it is still Pending, Submit answers that
+ * task again instead of creating a second one.
  */
 export async function reportSubmit(
   sql: Sql,
@@ -128,6 +132,11 @@ export async function reportSubmit(
     if (creator?.state !== 0) throw forbidden("the task's creator is no longer active");
     if (!(await holderMaySubmit(tx, holder, held.group_id))) {
       throw forbidden(`group ${held.group_name} may not submit through this ${holder.kind}`);
+    }
+    if (held.downstream_task_uuid !== null) {
+      const [earlier] = await tx<{ uuid: string }[]>`
+        SELECT uuid FROM active_tasks WHERE uuid = ${held.downstream_task_uuid} AND state = ${TaskStateCode.Pending}`;
+      if (earlier !== undefined) return earlier.uuid;
     }
     let downstream = req;
     if (held.task_suite_id !== null) {
