@@ -7,7 +7,6 @@
  * bodies); `fetch` in Deno sends streamed bodies chunked, so this uses
  * `node:http`.
  */
-import * as tar from "tar";
 import { createReadStream } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -42,6 +41,8 @@ async function hasEntries(path: string): Promise<boolean> {
  */
 export async function archiveDir(root: string, name: string, outFile: string): Promise<number | null> {
   if (!await hasEntries(`${root}/${name}`)) return null;
+  // Loaded on first use: most tasks produce no artifact, and tar adds ~15 MiB to every worker's heap.
+  const tar = await import("tar");
   await tar.create({ gzip: true, file: outFile, cwd: root }, [name]);
   return (await Deno.stat(outFile)).size;
 }
