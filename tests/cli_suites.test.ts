@@ -7,6 +7,7 @@ import { noopTask } from "./support/workers_api.ts";
 import { registerManager } from "./support/managers_api.ts";
 import { startScriptedManager } from "./support/ws_manager.ts";
 import type { SuiteInfo } from "../shared/wire/suites.ts";
+import { sandboxEnv } from "./support/sandbox.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -49,14 +50,6 @@ async function submit(coord: TestCoordinator, token: string, suite: string, n: n
   return uuids;
 }
 
-/** Deno's cache directory as the sandbox passes it on (so a temporary HOME does not empty it). */
-function denoDir(): string {
-  const explicit = Deno.env.get("DENO_DIR");
-  if (explicit) return explicit;
-  const home = Deno.env.get("HOME") ?? ".";
-  return `${Deno.env.get("XDG_CACHE_HOME") || `${home}/.cache`}/deno`;
-}
-
 /**
  * Starts `mitosis <args>` in the sandbox with stderr readable while it runs
  * (`CliSandbox.run` only returns once the process exited).
@@ -64,15 +57,7 @@ function denoDir(): string {
 function spawnCli(cli: CliSandbox, url: string, args: string[]) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", "--allow-all", new URL("../mod.ts", import.meta.url).pathname, ...args],
-    env: {
-      HOME: cli.dir,
-      XDG_CONFIG_HOME: `${cli.dir}/config`,
-      DENO_DIR: denoDir(),
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      MITOSIS_COORDINATOR_ADDR: url,
-      NO_COLOR: "1",
-      RUST_BACKTRACE: "0",
-    },
+    env: sandboxEnv(cli.dir, { MITOSIS_COORDINATOR_ADDR: url }),
     clearEnv: true,
     cwd: cli.dir,
     stdin: "null",

@@ -17,9 +17,12 @@ import {
   eventually,
   getManager,
   getSuite,
+  managerIdle,
+  ONE_RUN,
   setupSuites,
   submit,
   transitions,
+  transitionsUntilIdle,
 } from "./support/suites.ts";
 import { test } from "./support/test.ts";
 import { TaskStateCode } from "../shared/wire/tasks.ts";
@@ -91,26 +94,13 @@ test("8.1.1: 100 tasks on 4 managed workers: hooks around the tasks, every state
         const info = await getSuite(coord.url, alice, suite);
         return info.state_name === "Complete" && info;
       }, 120_000);
-      await eventually("the manager to be Idle again", async () => {
-        const info = await getManager(coord.url, alice, uuid);
-        return info.state === "Idle" && info.assigned_suite_uuid === null;
-      });
+      await managerIdle(coord.url, alice, uuid);
     } finally {
       seen = await states.stop();
     }
     // The coordinator saw every state, in order (the hooks' sleeps make Preparing and Cleanup last).
     assertEquals(seen, ["Idle", "Preparing", "Executing", "Cleanup", "Idle"]);
-    await manager.waitForLog(
-      (l) => l.msg === "manager state changed" && l.suite_uuid === suite && l.to === "Idle",
-      30_000,
-      "the manager's own Idle transition",
-    );
-    assertEquals(transitions(manager.logs(), suite), [
-      "Idle→Preparing",
-      "Preparing→Executing",
-      "Executing→Cleanup",
-      "Cleanup→Idle",
-    ]);
+    assertEquals(await transitionsUntilIdle(manager, suite), [...ONE_RUN]);
 
     // The seed's SQL validation.
     const [row] = await coord.sql<{ state: number; total_tasks: string; pending_tasks: string; completed: boolean }[]>`
@@ -247,10 +237,7 @@ test("8.1.3: a suite auto-closes while its tasks run, reopens on new tasks, and 
       async () => (await getSuite(coord.url, alice, suite)).state_name === "Complete",
       120_000,
     );
-    await eventually("the manager to be Idle", async () => {
-      const info = await getManager(coord.url, alice, uuid);
-      return info.state === "Idle" && info.assigned_suite_uuid === null;
-    });
+    await managerIdle(coord.url, alice, uuid);
 
     // Complete → Open on a submission after completion; the manager takes the suite again.
     const third = await submit(coord.url, alice, suite, slow(4, "third"));
@@ -290,10 +277,7 @@ test("cancelling a suite with cancel_running_tasks reaches the workers: running 
     body: { reason: "wrong dataset", cancel_running_tasks: true },
   });
   assertEquals(res.status, 200, res.text);
-  await eventually("the manager to be Idle", async () => {
-    const info = await getManager(coord.url, alice, uuid);
-    return info.state === "Idle" && info.assigned_suite_uuid === null;
-  }, 60_000);
+  await managerIdle(coord.url, alice, uuid);
   assertEquals(await livingProcesses(`sleep ${marker}`), []);
   assertEquals(processesWithEnv("MITOSIS_TASK_SUITE_UUID", suite), []);
   // Every task is archived Cancelled; none is left active or ran to completion.

@@ -19,11 +19,13 @@ import {
   createSuite,
   eventually,
   freePort,
-  getManager,
   getSuite,
+  managerIdle,
+  ONE_RUN,
   setupSuites,
   submit,
   transitions,
+  transitionsUntilIdle,
 } from "./support/suites.ts";
 import { startTcpProxy } from "./support/tcp_proxy.ts";
 import { test } from "./support/test.ts";
@@ -149,7 +151,7 @@ test("8.3.1: workers killed by SIGKILL, SIGSEGV, SIGABRT or exiting non-zero: re
     // Respawned after each crash: 4 first workers, then one per crash except when nothing was left to run.
     const spawned = manager.logs().filter((l) => l.msg === "managed worker spawned").length;
     assertTrue(spawned >= 4 + 8, `workers spawned: ${spawned}`);
-    await eventually("the manager to be Idle", async () => (await getManager(coord.url, alice, uuid)).state === "Idle");
+    await managerIdle(coord.url, alice, uuid);
     assertEquals(await livingProcesses(marker), []);
     assertEquals(processesWithEnv("MITOSIS_TASK_SUITE_UUID", suite), []);
     assertEquals(await manager.stop(), 0);
@@ -197,19 +199,9 @@ test("8.3.2: a short network cut: tasks keep running, reports are sent after rec
     for (const task of archived) {
       assertEquals([task.state, task.exit_status, task.attempt], [TaskStateCode.Finished, 0, 1]);
     }
-    await manager.waitForLog(
-      (l) => l.msg === "manager state changed" && l.suite_uuid === suite && l.to === "Idle",
-      30_000,
-      "the manager's own Idle transition",
-    );
-    assertEquals(transitions(manager.logs(), suite), [
-      "Idle→Preparing",
-      "Preparing→Executing",
-      "Executing→Cleanup",
-      "Cleanup→Idle",
-    ]);
+    assertEquals(await transitionsUntilIdle(manager, suite), [...ONE_RUN]);
     assertEquals(manager.logs().filter((l) => l.msg === "suite reclaimed by the coordinator; stopping its work"), []);
-    await eventually("the manager to be Idle", async () => (await getManager(coord.url, alice, uuid)).state === "Idle");
+    await managerIdle(coord.url, alice, uuid);
     assertEquals(await manager.stop(), 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -269,10 +261,7 @@ test("8.3.2: a cut longer than the heartbeat timeout: Offline, tasks back to Rea
     assertTrue(archived.some((t) => t.attempt > 1), "the reclaimed tasks ran again on a later attempt");
     // Every task finished at least once (those running when the suite was reclaimed may have finished twice).
     assertEquals(new Set(await appendedLines(`${dir}/done`)), new Set(tasks));
-    await eventually("the manager to be Idle", async () => {
-      const info = await getManager(coord.url, alice, uuid);
-      return info.state === "Idle" && info.assigned_suite_uuid === null;
-    });
+    await managerIdle(coord.url, alice, uuid);
     assertEquals(processesWithEnv("MITOSIS_TASK_SUITE_UUID", suite), []);
     assertEquals(await manager.stop(), 0);
   } finally {
@@ -321,7 +310,7 @@ test("8.3.3: the coordinator restarts mid-suite: the manager reconnects and resu
       assertEquals([task.state, task.exit_status, task.attempt], [TaskStateCode.Finished, 0, 1]);
     }
     assertEquals(transitions(manager.logs(), suite).filter((t) => t === "Idle→Preparing").length, 1);
-    await eventually("the manager to be Idle", async () => (await getManager(live.url, alice, uuid)).state === "Idle");
+    await managerIdle(live.url, alice, uuid);
     assertEquals(await manager.stop(), 0);
   } finally {
     await coord?.stop();

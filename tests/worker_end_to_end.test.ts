@@ -8,7 +8,8 @@ import { assertEquals, assertIncludes, assertTrue } from "./support/assert.ts";
 import { ADMIN, startTestCoordinator, type TestCoordinator } from "./support/coordinator.ts";
 import { call, createUser, login } from "./support/http.ts";
 import { livingProcesses, tarballFiles, uniqueSleep } from "./support/exec.ts";
-import { denoDir, spawnWorker } from "./support/worker.ts";
+import { spawnWorker } from "./support/worker.ts";
+import { sandboxEnv } from "./support/sandbox.ts";
 import { test } from "./support/test.ts";
 import type { TaskQueryResp } from "../shared/wire/tasks.ts";
 
@@ -243,14 +244,7 @@ test("a worker with no password and no terminal fails with a clear message", asy
         "-u",
         "alice",
       ],
-      env: {
-        HOME: home,
-        XDG_CONFIG_HOME: `${home}/config`,
-        DENO_DIR: denoDir(),
-        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-        RUST_BACKTRACE: "0",
-        NO_COLOR: "1",
-      },
+      env: sandboxEnv(home),
       clearEnv: true,
       stdin: "null",
       stdout: "piped",

@@ -5,6 +5,8 @@
  * in `MITOSIS_COORDINATOR_ADDR`. Dispose the sandbox to remove its files.
  */
 
+import { sandboxEnv } from "./sandbox.ts";
+
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
@@ -21,15 +23,6 @@ export interface RunOptions {
   stdin?: string;
   /** Extra environment variables for this run; `undefined` removes one of the sandbox's. */
   env?: Record<string, string | undefined>;
-}
-
-/** Deno's cache directory, passed to children so a temporary HOME does not empty it. */
-function denoDir(): string {
-  const explicit = Deno.env.get("DENO_DIR");
-  if (explicit) return explicit;
-  const home = Deno.env.get("HOME") ?? ".";
-  if (Deno.build.os === "darwin") return `${home}/Library/Caches/deno`;
-  return `${Deno.env.get("XDG_CACHE_HOME") || `${home}/.cache`}/deno`;
 }
 
 /** A temporary home for CLI runs against one coordinator. */
@@ -52,15 +45,7 @@ export interface CliSandbox extends AsyncDisposable {
 export async function cliSandbox(coordinatorUrl: string): Promise<CliSandbox> {
   const dir = await Deno.makeTempDir({ prefix: "mitosis-test-cli-" });
   const configHome = `${dir}/config`;
-  const baseEnv: Record<string, string> = {
-    HOME: dir,
-    XDG_CONFIG_HOME: configHome,
-    DENO_DIR: denoDir(),
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    MITOSIS_COORDINATOR_ADDR: coordinatorUrl,
-    RUST_BACKTRACE: "0",
-    NO_COLOR: "1",
-  };
+  const baseEnv = sandboxEnv(dir, { MITOSIS_COORDINATOR_ADDR: coordinatorUrl });
   const run = async (args: string[], options: RunOptions = {}): Promise<CliResult> => {
     const env = { ...baseEnv };
     for (const [name, value] of Object.entries(options.env ?? {})) {

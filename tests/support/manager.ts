@@ -8,7 +8,7 @@
  * a suite carry `MITOSIS_TASK_SUITE_UUID`).
  */
 import { supervise } from "./process.ts";
-import { denoDir } from "./worker.ts";
+import { sandboxEnv } from "./sandbox.ts";
 
 const MAIN = new URL("../../manager/main.ts", import.meta.url).pathname;
 
@@ -78,17 +78,7 @@ export async function spawnManager(coordinatorUrl: string, options: SpawnManager
   ];
   const process = new Deno.Command(Deno.execPath(), {
     args,
-    env: {
-      HOME: dir,
-      XDG_CONFIG_HOME: `${dir}/config`,
-      XDG_CACHE_HOME: `${dir}/xdg-cache`,
-      XDG_STATE_HOME: `${dir}/xdg-state`,
-      DENO_DIR: denoDir(),
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      RUST_BACKTRACE: "0",
-      NO_COLOR: "1",
-      ...options.env,
-    },
+    env: sandboxEnv(dir, options.env),
     clearEnv: true,
     cwd: dir,
     stdin: "null",

@@ -146,3 +146,34 @@ export function countBy(values: string[]): Map<string, number> {
   for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
   return counts;
 }
+
+/** The transitions of one full run of a suite on a manager. */
+export const ONE_RUN = ["Idle→Preparing", "Preparing→Executing", "Executing→Cleanup", "Cleanup→Idle"] as const;
+
+/** Something that logs like a spawned manager. */
+interface ManagerLogs {
+  logs(): Record<string, unknown>[];
+  waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<unknown>;
+}
+
+/**
+ * Waits for the manager's own transition back to Idle after `suite` (the
+ * coordinator shows Idle a moment earlier), then returns its transitions for
+ * that suite.
+ */
+export async function transitionsUntilIdle(manager: ManagerLogs, suite: string): Promise<string[]> {
+  await manager.waitForLog(
+    (l) => l.msg === "manager state changed" && l.suite_uuid === suite && l.to === "Idle",
+    30_000,
+    "the manager's own Idle transition",
+  );
+  return transitions(manager.logs(), suite);
+}
+
+/** Waits until the coordinator shows the manager Idle with no suite assigned. */
+export async function managerIdle(url: string, token: string, uuid: string, timeoutMs = 60_000): Promise<void> {
+  await eventually("the manager to be Idle", async () => {
+    const info = await getManager(url, token, uuid);
+    return info.state === "Idle" && info.assigned_suite_uuid === null;
+  }, timeoutMs);
+}

@@ -5,6 +5,7 @@
  * it (SIGTERM, then SIGKILL) and remove the sandbox.
  */
 import { supervise } from "./process.ts";
+import { sandboxEnv } from "./sandbox.ts";
 
 const MAIN = new URL("../../worker/main.ts", import.meta.url).pathname;
 
@@ -40,14 +41,6 @@ export interface SpawnedWorker extends AsyncDisposable {
   stop(graceMs?: number): Promise<number>;
 }
 
-/** Deno's cache directory, passed on so a temporary HOME does not empty it. */
-export function denoDir(): string {
-  const explicit = Deno.env.get("DENO_DIR");
-  if (explicit) return explicit;
-  const home = Deno.env.get("HOME") ?? ".";
-  return `${Deno.env.get("XDG_CACHE_HOME") || `${home}/.cache`}/deno`;
-}
-
 /** Starts a worker for `coordinatorUrl` and waits until it has registered. */
 export async function spawnWorker(coordinatorUrl: string, options: SpawnWorkerOptions): Promise<SpawnedWorker> {
   const dir = await Deno.makeTempDir({ prefix: "mitosis-test-worker-" });
@@ -73,16 +66,7 @@ export async function spawnWorker(coordinatorUrl: string, options: SpawnWorkerOp
   ];
   const process = new Deno.Command(Deno.execPath(), {
     args,
-    env: {
-      HOME: dir,
-      XDG_CONFIG_HOME: `${dir}/config`,
-      XDG_CACHE_HOME: `${dir}/xdg-cache`,
-      DENO_DIR: denoDir(),
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      RUST_BACKTRACE: "0",
-      NO_COLOR: "1",
-      ...options.env,
-    },
+    env: sandboxEnv(dir, options.env),
     clearEnv: true,
     cwd: dir,
     stdin: "null",

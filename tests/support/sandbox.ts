@@ -1,0 +1,30 @@
+/**
+ * The environment of a child process run in a temporary home: nothing
+ * inherited but PATH, its own HOME and XDG directories (so no real
+ * configuration, credential cache or state leaks in or out), and the test
+ * process's Deno cache (so a temporary HOME does not empty it).
+ */
+
+/** Deno's cache directory as children should see it. */
+export function denoDir(): string {
+  const explicit = Deno.env.get("DENO_DIR");
+  if (explicit) return explicit;
+  const home = Deno.env.get("HOME") ?? ".";
+  if (Deno.build.os === "darwin") return `${home}/Library/Caches/deno`;
+  return `${Deno.env.get("XDG_CACHE_HOME") || `${home}/.cache`}/deno`;
+}
+
+/** The whole environment of a child whose HOME is `home`, plus `extra`. */
+export function sandboxEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    HOME: home,
+    XDG_CONFIG_HOME: `${home}/config`,
+    XDG_CACHE_HOME: `${home}/xdg-cache`,
+    XDG_STATE_HOME: `${home}/xdg-state`,
+    DENO_DIR: denoDir(),
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    RUST_BACKTRACE: "0",
+    NO_COLOR: "1",
+    ...extra,
+  };
+}
