@@ -82,6 +82,8 @@ export function signalGroup(pgid: number, signal: Deno.Signal): boolean {
 
 /** Pids of the members of group `pgid` that are alive (not zombies). */
 export function livingGroupMembers(pgid: number): number[] {
+  // A group with no process at all (the usual case once a task exited) refuses the signal: no /proc scan needed.
+  if (!signalProbe(pgid)) return [];
   const members: number[] = [];
   let entries: Iterable<Deno.DirEntry>;
   try {
@@ -107,6 +109,7 @@ export function livingGroupMembers(pgid: number): number[] {
   return members;
 }
 
+/** Whether group `pgid` has any process (zombies included); SIGCONT leaves running processes as they are. */
 function signalProbe(pgid: number): boolean {
   try {
     Deno.kill(-pgid, "SIGCONT");
