@@ -5,6 +5,7 @@
  * resources, watch, interruption and reclaim.
  */
 import { runTask } from "../shared/exec/engine.ts";
+import { runTaskProcess } from "../shared/exec/process.ts";
 import { describeWaitStatus, waitStatusOf } from "../shared/exec/exit_status.ts";
 import { isReached, watchProgress } from "../shared/exec/watch.ts";
 import { resolveResourcePath } from "../shared/exec/resources.ts";
@@ -425,4 +426,25 @@ test("a task reclaimed by the coordinator (404 on a report) is dropped", async (
   assertEquals(outcome, { kind: "reclaimed" });
   assertEquals(f.reporter.ops, []);
   assertTrue(await isEmptyDir(f.cacheDir));
+});
+
+test("a task process leads its own process group; relative and non-executable programs behave as with exec", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mitosis-exec-group-" });
+  try {
+    const env = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
+    const run = (args: string[]) => runTaskProcess({ args, env, cwd: dir }, { timeoutMs: 30_000, log });
+    // pgid = pid, and not the worker's group.
+    const leader = await run(["sh", "-c", `echo "$$ $(ps -o pgid= -p $$)" > ${dir}/ids`]);
+    assertEquals(leader.kind, "exited");
+    const [pid, pgid] = (await Deno.readTextFile(`${dir}/ids`)).trim().split(/\s+/).map(Number);
+    assertEquals([pid, pgid], [leader.pid, leader.pid]);
+    // A script named relative to the task's cwd runs; one without the x bit exits 126; a missing one 127.
+    await Deno.writeTextFile(`${dir}/ok.sh`, "#!/bin/sh\nexit 4\n", { mode: 0o755 });
+    await Deno.writeTextFile(`${dir}/plain.sh`, "#!/bin/sh\nexit 0\n", { mode: 0o644 });
+    assertEquals((await run(["./ok.sh"])).waitStatus, 4 << 8);
+    assertEquals((await run(["./plain.sh"])).waitStatus, 126 << 8);
+    assertEquals((await run(["./absent.sh"])).waitStatus, 127 << 8);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
