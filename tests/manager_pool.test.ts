@@ -169,8 +169,10 @@ async function until(check: () => boolean | Promise<boolean>, ms: number, what: 
   }
 }
 
-test("a task that SIGKILLs its worker is retried by the manager, recorded each time and aborted after 3", async () => {
+test("a task that SIGKILLs its worker is retried by the manager, recorded each time (in order) and aborted after 3", async () => {
   const link = new FakeLink();
+  // The first report is slow to process: the later ones must still arrive after it.
+  link.failureDelayMs = (count) => count === 1 ? 1_500 : 0;
   const marker = uniqueSleep(30);
   const normal = link.addTasks(Array.from({ length: 10 }, () => ["true"]));
   const [killer] = link.addTasks([["sh", "-c", `kill -KILL $MITOSIS_WORKER_PID; sleep ${marker}`]]);

@@ -126,7 +126,11 @@ test("8.3.1: workers killed by SIGKILL, SIGSEGV, SIGABRT or exiting non-zero: re
     assertEquals(failures.size, expected.length);
     for (const [uuid, count, aborted, cause] of expected) {
       const row = failures.get(uuid)!;
-      assertEquals([row.failure_count, row.aborted], [count, aborted], `failures of the ${cause} task`);
+      assertEquals(
+        [row.failure_count, row.aborted],
+        [count, aborted],
+        `failures of the ${cause} task: ${JSON.stringify(row)}`,
+      );
       // One message per crash, then the abort's.
       const crashes = row.error_messages.filter((m) => !m.startsWith("aborted: "));
       assertEquals(crashes.length, count, JSON.stringify(row));

@@ -13,6 +13,10 @@
  * crash (3 ≥ 2), SIGSEGV, SIGKILL continues (2 < 3). Requested stops and
  * clean exits are not crashes and are not counted (see
  * `exit_classification.ts`). Counts live as long as the suite execution.
+ *
+ * The reports of one task reach the coordinator one after the other: it
+ * counts one failure per report, never below the count reported, so two
+ * reports processed out of order would count one crash twice.
  */
 import type { CoordinatorLink } from "../contracts.ts";
 import type { ManagedTask } from "../../shared/wire/manager_ws.ts";
@@ -39,6 +43,8 @@ export class FailureTracker {
   readonly #link: CoordinatorLink;
   readonly #log: Logger;
   readonly #counts = new Map<string, number>();
+  /** The last report of each task still on its way: the next one waits for it. */
+  readonly #reporting = new Map<string, Promise<void>>();
 
   constructor(link: CoordinatorLink, log: Logger) {
     this.#link = link;
@@ -83,7 +89,9 @@ export class FailureTracker {
         abort_threshold: threshold,
       },
     );
+    const previous = this.#reporting.get(task.uuid) ?? Promise.resolve();
     const reported = (async () => {
+      await previous;
       try {
         await this.#link.reportFailure(task.uuid, failureCount, message, site.workerLocalId);
       } catch (error) {
@@ -98,6 +106,10 @@ export class FailureTracker {
         }
       }
     })();
+    this.#reporting.set(task.uuid, reported);
+    reported.then(() => {
+      if (this.#reporting.get(task.uuid) === reported) this.#reporting.delete(task.uuid);
+    });
     return { decision: { action, failureCount, threshold }, reported };
   }
 }

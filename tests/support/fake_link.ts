@@ -52,6 +52,8 @@ export class FakeLink implements CoordinatorLink {
   reportGate: Promise<void> | null = null;
   /** Reports sent to this link, answered or not. */
   reportsReceived = 0;
+  /** How long the coordinator takes to process a failure report with this count (default at once). */
+  failureDelayMs: (failureCount: number) => number = () => 0;
   #nextId = 1;
 
   /** Adds tasks running `args` (one per entry). */
@@ -128,9 +130,15 @@ export class FakeLink implements CoordinatorLink {
     return Promise.resolve({ success: true, url, error: null });
   }
 
-  reportFailure(taskUuid: string, failureCount: number, errorMessage: string, workerLocalId: number): Promise<void> {
+  async reportFailure(
+    taskUuid: string,
+    failureCount: number,
+    errorMessage: string,
+    workerLocalId: number,
+  ): Promise<void> {
+    // Recorded when "processed": after the delay, as a coordinator answering late would.
+    await new Promise((resolve) => setTimeout(resolve, this.failureDelayMs(failureCount)));
     this.failures.push({ taskUuid, failureCount, errorMessage, workerLocalId });
-    return Promise.resolve();
   }
 
   abortTask(taskUuid: string, reason: string): Promise<void> {
