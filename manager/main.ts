@@ -189,6 +189,7 @@ async function main(): Promise<number> {
         stopGraceMs: config.worker_stop_grace,
         log,
         resourceUrl: (suiteUuid, resource, signal) => api.resourceUrl(suiteUuid, resource, signal),
+        watchedTask: (uuid, signal) => api.watchedTask(uuid, signal),
       }),
     resolver: new HookResourceResolver(api, log),
     log,

@@ -1,13 +1,15 @@
 /**
  * The REST endpoints a node manager calls with its own manager token:
- * token refresh, download URLs of suite resources, and a cheap check of
- * whether the coordinator still accepts the token.
+ * token refresh, download URLs of suite resources, the state of a task a
+ * managed task watches, and a cheap check of whether the coordinator still
+ * accepts the token.
  */
 import { sendRequest } from "../shared/client/request.ts";
 import { ClientError } from "../shared/client/errors.ts";
 import { RefreshManagerTokenRespSchema } from "../shared/wire/managers.ts";
 import type { RemoteResource } from "../shared/wire/tasks.ts";
 import { type RemoteResourceDownloadResp, RemoteResourceDownloadRespSchema } from "../shared/wire/storage.ts";
+import { type WorkerTaskResp, WorkerTaskRespSchema } from "../shared/wire/workers.ts";
 
 /** Where the token check landed. */
 export type TokenCheck = "accepted" | "rejected" | "unreachable";
@@ -55,6 +57,18 @@ export class ManagerApi {
       signal,
     });
     return RemoteResourceDownloadRespSchema.parse(JSON.parse(answer.text));
+  }
+
+  /** `GET /managers/tasks/{uuid}`: any task with its state and result (for `watch`); 404 when unknown. */
+  async watchedTask(uuid: string, signal?: AbortSignal): Promise<WorkerTaskResp> {
+    const answer = await sendRequest({
+      baseUrl: this.#baseUrl,
+      method: "GET",
+      path: `/managers/tasks/${encodeURIComponent(uuid)}`,
+      token: this.#token(),
+      signal,
+    });
+    return WorkerTaskRespSchema.parse(JSON.parse(answer.text));
   }
 
   /**

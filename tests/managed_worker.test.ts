@@ -43,6 +43,13 @@ class ScriptedManager implements AsyncDisposable {
     status: "Unavailable",
     error: "not scripted",
   });
+  /** Answers TaskState requests (default NotFound). */
+  taskState: (request: Extract<ValidWorkerRequest, { type: "TaskState" }>) => ManagerReply = (r) => ({
+    type: "TaskStateReply",
+    request_id: r.request_id,
+    status: "NotFound",
+    error: "not scripted",
+  });
   readonly dir: string;
 
   private constructor(dir: string, tasks: ManagedTask[]) {
@@ -77,6 +84,8 @@ class ScriptedManager implements AsyncDisposable {
         return { type: "ReportTaskReply", request_id: request.request_id, success: true, url: null };
       case "ResourceUrl":
         return this.resource(request);
+      case "TaskState":
+        return this.taskState(request);
       case "Heartbeat":
         return { type: "HeartbeatReply", request_id: request.request_id };
     }
@@ -261,4 +270,29 @@ test("managed worker: IPC address and worker id parsing", () => {
   assertEquals(parseWorkerLocalId("65536"), null);
   assertEquals(parseWorkerLocalId("-1"), null);
   assertTrue(parseWorkerLocalId(undefined) === null);
+});
+
+test("managed worker: watch asks the manager for the watched task's state and starts once it is reached", async () => {
+  const watched = crypto.randomUUID();
+  const task = managedTask({ args: ["true"], watch: [watched, "ExecFinished"] }, 1);
+  await using manager = await ScriptedManager.start([task]);
+  // Running at the first poll, then Finished.
+  let polls = 0;
+  manager.taskState = (r) => ({
+    type: "TaskStateReply",
+    request_id: r.request_id,
+    status: "Ok",
+    state: ++polls > 1 ? "Finished" : "Running",
+    result: polls > 1 ? { exit_status: 0, msg: null } : null,
+  });
+  const worker = manager.spawnWorker();
+  await until(() => manager.ops.includes("Commit"), 60_000, "the commit");
+  manager.peer!.control({ type: "Shutdown", graceful: true });
+  assertEquals(await exitCode(worker, 30_000), 0);
+  await worker.stdout.cancel();
+  const asked = manager.requests.flatMap((r) => r.type === "TaskState" ? [r.task_uuid] : []);
+  assertEquals(asked.length, 2);
+  assertEquals(new Set(asked), new Set([watched]));
+  const commit = manager.requests.find((r) => r.type === "ReportTask" && typeof r.op === "object" && "Commit" in r.op);
+  assertEquals(commit?.type === "ReportTask" ? commit.op : null, { Commit: { exit_status: 0, msg: null } });
 });

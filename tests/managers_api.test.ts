@@ -387,3 +387,35 @@ test("every manager endpoint answers bad input with 400 and a msg", async () => 
   const [row] = await coord.sql`SELECT count(*)::int AS n FROM node_managers`;
   assertEquals(row.n, 1, "no bad registration created a manager");
 });
+
+test("GET /managers/tasks/{uuid}: a manager reads any task's state and result (for watch); others are refused", async () => {
+  const { coord, alice } = await setup();
+  await using _ = coord;
+  const { token } = await registerManager(coord.url, alice);
+  const submitted = await call(coord.url, "POST", "/tasks", {
+    token: alice,
+    body: { group_name: "alice", timeout: "1m", task_spec: { args: ["true"] } },
+  });
+  assertEquals(submitted.status, 200, submitted.text);
+  const uuid = (submitted.body as { uuid: string }).uuid;
+
+  const ready = await call(coord.url, "GET", `/managers/tasks/${uuid}`, { token });
+  assertEquals(ready.status, 200, ready.text);
+  const view = ready.body as { uuid: string; state: string; result: unknown; spec: { args: string[] } };
+  assertEquals([view.uuid, view.state, view.result, view.spec.args], [uuid, "Ready", null, ["true"]]);
+  // Once archived, the result comes with it.
+  const worker = await registerWorker(coord.url, alice);
+  const task = (await worker.fetch())!;
+  await worker.complete(task, 3 << 8);
+  const done = await call(coord.url, "GET", `/managers/tasks/${uuid}`, { token });
+  assertEquals([(done.body as typeof view).state, (done.body as typeof view).result], [
+    "Finished",
+    { exit_status: 3 << 8, msg: null },
+  ]);
+
+  assertEquals((await call(coord.url, "GET", `/managers/tasks/${crypto.randomUUID()}`, { token })).status, 404);
+  assertEquals((await call(coord.url, "GET", `/managers/tasks/${uuid}`, { token: alice })).status, 401);
+  const bad = await call(coord.url, "GET", "/managers/tasks/not-a-uuid", { token });
+  assertEquals(bad.status, 400);
+  assertIncludes(bad.text, "msg");
+});

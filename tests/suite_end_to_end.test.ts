@@ -291,3 +291,47 @@ test("cancelling a suite with cancel_running_tasks reaches the workers: running 
   assertEquals(manager.logs().filter((l) => l.msg === "cancelling a running task: terminating its worker").length, 2);
   assertEquals(await manager.stop(), 0);
 });
+
+test("a managed task with watch starts once the watched task has finished; an unknown one ends in WatchTimeout", async () => {
+  const { coord, alice } = await setupSuites();
+  await using _coord = coord;
+  const out = await Deno.makeTempDir({ prefix: "mitosis-test-suite-" });
+  try {
+    const suite = await createSuite(coord.url, alice, { worker_count: 2 });
+    const [watched] = await submit(coord.url, alice, suite, [["sh", "-c", `sleep 2; echo watched >> ${out}/order`]]);
+    const submitWatching = async (target: string) => {
+      const res = await call(coord.url, "POST", "/tasks", {
+        token: alice,
+        body: {
+          group_name: "alice",
+          suite_uuid: suite,
+          timeout: "2m",
+          task_spec: { args: ["sh", "-c", `echo watcher >> ${out}/order`], watch: [target, "ExecFinished"] },
+        },
+      });
+      assertEquals(res.status, 200, res.text);
+      return (res.body as { uuid: string }).uuid;
+    };
+    const watcher = await submitWatching(watched);
+    const orphan = await submitWatching(crypto.randomUUID());
+    await using manager = await spawnManager(coord.url, { ...ALICE, args: ["--max-workers", "2"] });
+    await eventually(
+      "the suite to complete",
+      async () => (await getSuite(coord.url, alice, suite)).state_name === "Complete",
+      120_000,
+    );
+    // The watcher ran on the other worker while the watched task was still sleeping, and waited for it.
+    assertEquals(await appendedLines(`${out}/order`), ["watched", "watcher"]);
+    const results = new Map(
+      (await coord.sql<{ uuid: string; exit_status: number; msg: string | null }[]>`
+        SELECT uuid, (result->>'exit_status')::int AS exit_status, result->>'msg' AS msg FROM archived_tasks
+        WHERE uuid = ANY(${[watched, watcher, orphan]}::uuid[])`).map((r) => [r.uuid, [r.exit_status, r.msg]]),
+    );
+    assertEquals(results.get(watched), [0, null]);
+    assertEquals(results.get(watcher), [0, null]);
+    assertEquals(results.get(orphan), [0, "WatchTimeout"]);
+    assertEquals(await manager.stop(), 0);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});

@@ -9,10 +9,10 @@
  * - `resourceUrl` → `ResourceUrl`; the manager asks the coordinator
  *   (`POST /managers/resources`). NotFound / Forbidden become
  *   `ResourceAccessError`.
- * - `watchedTask`: the manager protocol has no way to read another task's
- *   state, so a `watch` cannot be honoured by a managed worker: the watched
- *   task is reported unknown (the engine commits `WatchTimeout`), with a log
- *   line saying why.
+ * - `watchedTask` → `TaskState`; the manager asks the coordinator
+ *   (`GET /managers/tasks/{uuid}`). NotFound becomes null (the engine then
+ *   commits `WatchTimeout`); Forbidden and Unavailable are errors, which the
+ *   engine's watch loop logs and retries until its window closes.
  *
  * The manager going away rejects every pending request; the worker exits
  * then anyway (see `managed.ts`).
@@ -113,10 +113,23 @@ export class IpcTaskReporter implements TaskReporter {
     }
   }
 
-  watchedTask(uuid: string): Promise<WatchedTask | null> {
-    this.#log.warn("watch is not available to managed workers (the manager protocol cannot read task states)", {
-      watched_task_uuid: uuid,
-    });
-    return Promise.resolve(null);
+  async watchedTask(uuid: string, signal?: AbortSignal): Promise<WatchedTask | null> {
+    const reply = await requestWithSignal(this.#client, {
+      type: "TaskState",
+      request_id: this.#ids.next(),
+      worker_local_id: this.#workerLocalId,
+      task_uuid: uuid,
+    }, signal);
+    if (reply.type === "Error") throw new Error(`task state request failed: ${reply.msg}`);
+    if (reply.type !== "TaskStateReply") throw new Error(`task state request: unexpected ${reply.type} reply`);
+    switch (reply.status) {
+      case "Ok":
+        return { state: reply.state ?? "Unknown", result: reply.result ?? null };
+      case "NotFound":
+        return null;
+      case "Forbidden":
+      case "Unavailable":
+        throw new Error(`the manager cannot read task ${uuid}: ${reply.error ?? reply.status}`);
+    }
   }
 }

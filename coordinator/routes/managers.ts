@@ -4,6 +4,7 @@
  * queries, details, shutdown, tags, labels and group roles.
  */
 import { managerResourceUrl } from "../managers/resources.ts";
+import { watchedTaskView } from "../workers/task_view.ts";
 import { ManagerResourceReqSchema } from "../../shared/wire/managers.ts";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
@@ -99,6 +100,11 @@ export function managerRoutes(deps: AppDeps): Hono<AppEnv> {
   app.post("/query", user, async (c) => {
     const body = await readJson(c, z.unknown());
     return await query(c, body, "request body");
+  });
+
+  // Before `/:uuid`: any task's state for `watch` in managed workers (a manager reads what a worker may read).
+  app.get("/tasks/:uuid", manager, async (c) => {
+    return c.json(await watchedTaskView(deps.sql, param(c, "uuid", z.uuid())));
   });
 
   app.get("/:uuid", user, async (c) => {

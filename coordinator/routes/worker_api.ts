@@ -8,31 +8,21 @@ import { z } from "zod";
 import type { AppDeps, AppEnv } from "../http/context.ts";
 import { param, readJson } from "../http/validate.ts";
 import { requireUser, requireWorker, WORKER_TOKEN_SIGNATURE } from "../auth/middleware.ts";
-import { formatDuration, parseDuration } from "../../shared/config/duration.ts";
-import { ArtifactContentTypeSchema, TASK_STATES } from "../../shared/wire/tasks.ts";
-import { RegisterWorkerReqSchema, ReportTaskReqSchema, type WorkerTaskResp } from "../../shared/wire/workers.ts";
+import { parseDuration } from "../../shared/config/duration.ts";
+import { ArtifactContentTypeSchema } from "../../shared/wire/tasks.ts";
+import { RegisterWorkerReqSchema, ReportTaskReqSchema } from "../../shared/wire/workers.ts";
 import { registrationGroupRoles } from "../groups/resource_access.ts";
 import { insertWorker, removeWorkers, touchWorker, WorkerStateCode } from "../workers/store.ts";
-import { type ClaimedTask, claimTaskForWorker } from "../scheduler/claim.ts";
+import { claimTaskForWorker } from "../scheduler/claim.ts";
 import { reportCommit, reportEnd, reportSubmit, reportUpload, type TaskHolder } from "../workers/report.ts";
 import { getTask } from "../tasks/store.ts";
+import { watchedTaskView, workerTask } from "../workers/task_view.ts";
 import { artifactKey, getArtifact } from "../artifacts/store.ts";
 import { downloadUrlTtlSec } from "../storage/blob_store.ts";
 import { attachmentStorageKey, getAttachment } from "../attachments/store.ts";
 import { AttachmentKeySchema } from "../../shared/wire/storage.ts";
 
 const UuidSchema = z.uuid();
-
-/** A task as a worker receives it. */
-function workerTask(task: ClaimedTask): WorkerTaskResp {
-  return {
-    id: task.id,
-    uuid: task.uuid,
-    timeout: formatDuration(task.timeout * 1000),
-    spec: task.spec,
-    upstream_task_uuid: task.upstream_task_uuid,
-  };
-}
 
 /** Routes of the worker API, mounted at `/workers`. */
 export function workerApiRoutes(deps: AppDeps): Hono<AppEnv> {
@@ -108,14 +98,7 @@ export function workerApiRoutes(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.get("/tasks/:uuid", worker, async (c) => {
-    const task = await getTask(deps.sql, param(c, "uuid", UuidSchema));
-    return c.json(
-      {
-        ...workerTask(task),
-        state: TASK_STATES[task.state] ?? "Unknown",
-        result: task.archived ? task.result : null,
-      } satisfies WorkerTaskResp,
-    );
+    return c.json(await watchedTaskView(deps.sql, param(c, "uuid", UuidSchema)));
   });
 
   app.get("/tasks/:uuid/artifacts/:content_type", worker, async (c) => {

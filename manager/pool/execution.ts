@@ -42,7 +42,7 @@ import { allowedCores, cpuPlan, findOnPath, tasksetPrefix } from "./cpu_binding.
 import { classifyExit, type ExitClassification } from "./exit_classification.ts";
 import { FailureTracker } from "./failures.ts";
 import { discoverHostGpus, gpuPlan } from "./gpu_binding.ts";
-import { type Assignment, IpcService, type ResourceUrlProvider } from "./ipc_service.ts";
+import { type Assignment, IpcService, type ResourceUrlProvider, type WatchedTaskProvider } from "./ipc_service.ts";
 import { type DrainReason, PrefetchBuffer } from "./prefetch.ts";
 import { type RestartPolicy, type WorkerExit, WorkerPool } from "./workers.ts";
 
@@ -58,6 +58,8 @@ export interface ExecutionSettings {
   log: Logger;
   /** Download URLs for task resources (`ManagerApi.resourceUrl`); without it workers' resource requests fail. */
   resourceUrl?: ResourceUrlProvider;
+  /** States of watched tasks (`ManagerApi.watchedTask`); without it a watching task commits WatchTimeout. */
+  watchedTask?: WatchedTaskProvider;
   /** Where workers' stderr (their JSON logs) goes; default the manager's stderr. */
   workerStderr?: "inherit" | "null";
   /** How long a worker's FetchTask waits on an empty buffer (default 1 s). */
@@ -190,6 +192,7 @@ class Execution implements PoolExecution {
       },
       onShutdownSent: (workerLocalId) => this.#pool.markRequested(workerLocalId),
       resourceUrl: settings.resourceUrl,
+      watchedTask: settings.watchedTask,
     });
     this.#pool = new WorkerPool({
       spec: (i) => this.#workerSpecs!(i),

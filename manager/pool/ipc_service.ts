@@ -20,6 +20,8 @@
  *   travelling (before the suite is reported complete).
  * - `ResourceUrl` → a download URL for a resource of the worker's task,
  *   through the manager's resource provider (`POST /managers/resources`).
+ * - `TaskState` → the state of the task the worker's task watches, through
+ *   the manager's task provider (`GET /managers/tasks/{uuid}`).
  * - `Heartbeat` → acknowledged.
  *
  * A worker is identified by its `worker_local_id`; one connection may only
@@ -32,6 +34,7 @@ import type { ManagerReply, ValidWorkerRequest } from "../../shared/wire/ipc.ts"
 import type { ManagedTask } from "../../shared/wire/manager_ws.ts";
 import type { RemoteResourceDownloadResp } from "../../shared/wire/storage.ts";
 import type { RemoteResource, TaskResultSpec } from "../../shared/wire/tasks.ts";
+import type { WorkerTaskResp } from "../../shared/wire/workers.ts";
 import type { CoordinatorLink, ReportAck } from "../contracts.ts";
 import type { PrefetchBuffer } from "./prefetch.ts";
 
@@ -45,6 +48,12 @@ export type ResourceUrlProvider = (
   resource: RemoteResource,
   signal?: AbortSignal,
 ) => Promise<RemoteResourceDownloadResp>;
+
+/**
+ * Reads any task's state and result (`ManagerApi.watchedTask`,
+ * `GET /managers/tasks/{uuid}`); throws a `ClientError` (404) when unknown.
+ */
+export type WatchedTaskProvider = (uuid: string, signal?: AbortSignal) => Promise<WorkerTaskResp>;
 
 /** A task handed to a worker and not yet committed. */
 export interface Assignment {
@@ -84,6 +93,7 @@ export interface IpcServiceOptions {
   /** A worker was sent `Shutdown` (its exit is then a requested one). */
   onShutdownSent: (workerLocalId: number) => void;
   resourceUrl?: ResourceUrlProvider;
+  watchedTask?: WatchedTaskProvider;
 }
 
 /** A report operation as a worker sends it. */
@@ -205,6 +215,8 @@ export class IpcService implements IpcHandler {
         return await this.#reportTask(peer, request);
       case "ResourceUrl":
         return await this.#resourceUrl(peer, request);
+      case "TaskState":
+        return await this.#taskState(peer, request);
       case "Heartbeat":
         return { type: "HeartbeatReply", request_id: request.request_id };
     }
@@ -344,6 +356,42 @@ export class IpcService implements IpcHandler {
     if (this.#assignments.get(workerLocalId) !== assignment) return;
     this.#assignments.delete(workerLocalId);
     this.#o.onAssignmentsChanged();
+  }
+
+  async #taskState(
+    peer: IpcPeer,
+    request: Extract<ValidWorkerRequest, { type: "TaskState" }>,
+  ): Promise<ManagerReply> {
+    const { request_id, worker_local_id, task_uuid } = request;
+    const reply = (
+      status: "Ok" | "NotFound" | "Forbidden" | "Unavailable",
+      error: string | null,
+      found?: WorkerTaskResp,
+    ): ManagerReply => ({
+      type: "TaskStateReply",
+      request_id,
+      status,
+      state: found?.state ?? null,
+      result: found?.result ?? null,
+      error,
+    });
+    const current = this.#assignments.get(worker_local_id);
+    const assignment = current === undefined
+      ? `worker ${worker_local_id} runs no task`
+      : this.#assignmentFor(peer, worker_local_id, current.task.id);
+    if (typeof assignment === "string") return reply("Forbidden", assignment);
+    if (assignment.task.spec.watch?.[0] !== task_uuid) {
+      return reply("Forbidden", `task ${assignment.task.uuid} does not watch ${task_uuid}`);
+    }
+    const provider = this.#o.watchedTask;
+    if (provider === undefined) return reply("Unavailable", "this manager was started without a task state provider");
+    try {
+      return reply("Ok", null, await provider(task_uuid, AbortSignal.timeout(RESOURCE_URL_TIMEOUT_MS)));
+    } catch (error) {
+      if (error instanceof ClientError && error.status === 404) return reply("NotFound", error.msg);
+      this.#o.log.warn("cannot read a watched task for a worker", { worker_local_id, task_uuid, error });
+      return reply("Unavailable", error instanceof Error ? error.message : String(error));
+    }
   }
 
   async #resourceUrl(

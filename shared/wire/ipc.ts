@@ -1,13 +1,15 @@
 /**
  * Manager ↔ managed-worker IPC messages (SPEC §7). Workers send requests
- * (`FetchTask`, `ReportTask`, `Heartbeat`) and get one reply each, matched by
+ * (`FetchTask`, `ReportTask`, `Heartbeat`, and `ResourceUrl` / `TaskState`
+ * for what an independent worker would ask the coordinator) and get one
+ * reply each, matched by
  * `request_id`; the manager pushes control messages (`Shutdown`,
  * `CancelTask`). Every transport carries exactly these JSON objects.
  */
 import { z } from "zod";
 import { ReportTaskOpSchema } from "./workers.ts";
 import { ManagedTaskSchema } from "./manager_ws.ts";
-import { RemoteResourceSchema } from "./tasks.ts";
+import { RemoteResourceSchema, TASK_STATES, TaskResultSpecSchema } from "./tasks.ts";
 
 const RequestId = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const WorkerLocalId = z.number().int().min(0).max(65_535);
@@ -30,6 +32,13 @@ export const WorkerRequestSchema = z.discriminatedUnion("type", [
     worker_local_id: WorkerLocalId,
     task_uuid: z.uuid(),
     resource: RemoteResourceSchema,
+  }),
+  /** The state (and result, once archived) of the task the worker's task watches (`watch`). */
+  z.object({
+    type: z.literal("TaskState"),
+    request_id: RequestId,
+    worker_local_id: WorkerLocalId,
+    task_uuid: z.uuid(),
   }),
 ]);
 /** A worker request (input shape). */
@@ -60,6 +69,20 @@ export const ManagerReplySchema = z.discriminatedUnion("type", [
     status: z.enum(["Ok", "NotFound", "Forbidden", "Unavailable"]),
     url: z.string().nullable().optional(),
     size: z.number().int().min(0).nullable().optional(),
+    error: z.string().nullable().optional(),
+  }),
+  /**
+   * `status: "Ok"` with `state` and `result`; `NotFound` when the
+   * coordinator does not know the task; `Forbidden` when it is not what the
+   * worker's task watches; `Unavailable` when the coordinator could not be
+   * asked (`error` says why).
+   */
+  z.object({
+    type: z.literal("TaskStateReply"),
+    request_id: RequestId,
+    status: z.enum(["Ok", "NotFound", "Forbidden", "Unavailable"]),
+    state: z.enum(TASK_STATES).nullable().optional(),
+    result: TaskResultSpecSchema.nullable().optional(),
     error: z.string().nullable().optional(),
   }),
   /** A malformed or unknown request; the connection stays open. */
