@@ -24,5 +24,9 @@ export function workerTask(task: ClaimedTask): WorkerTaskResp {
 /** Any task by uuid with its state and result (404 when unknown). */
 export async function watchedTaskView(sql: Sql, uuid: string): Promise<WorkerTaskResp> {
   const task = await getTask(sql, uuid);
-  return { ...workerTask(task), state: TASK_STATES[task.state] ?? "Unknown", result: task.archived ? task.result : null };
+  return {
+    ...workerTask(task),
+    state: TASK_STATES[task.state] ?? "Unknown",
+    result: task.archived ? task.result : null,
+  };
 }
