@@ -278,6 +278,14 @@ test("an aborted task never returns to that manager; aborted on every eligible m
     });
     assertEquals(ack.success, true);
   }
+  // The second report again (resent after a lost connection): the same crash, not a third one.
+  const resent = await m1.failure({
+    task_uuid: first,
+    failure_count: 2,
+    error_message: "worker killed by SIGSEGV (2)",
+    worker_local_id: 3,
+  });
+  assertEquals(resent.success, true);
   assertEquals((await m1.abort(first, "SIGSEGV twice")).success, true);
   const [failure] = await coord.sql<
     { failure_count: number; error_messages: string[]; worker_local_id: number; aborted: boolean }[]

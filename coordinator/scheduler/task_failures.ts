@@ -28,8 +28,10 @@ export interface TaskFailure {
  * Records one failure of an active task on a manager: the stored count goes
  * up by one per report, and never below the count the manager reports (a
  * restarted manager counts from 1 again); the message is appended (the last
- * `KEPT_ERROR_MESSAGES` are kept). Returns the stored count, or null when the
- * task is not active.
+ * `KEPT_ERROR_MESSAGES` are kept). A report whose message is already stored
+ * is the same crash sent again (the manager's link resends requests cut off
+ * by a lost connection; each message names the worker's pid) and changes
+ * nothing. Returns the stored count, or null when the task is not active.
  */
 export async function recordTaskFailure(db: Db, managerId: number, failure: TaskFailure): Promise<number | null> {
   const [row] = await db<{ failure_count: number }[]>`
@@ -39,10 +41,12 @@ export async function recordTaskFailure(db: Db, managerId: number, failure: Task
       ARRAY[${failure.error_message}]::text[], ${failure.worker_local_id ?? null}::int
     FROM active_tasks t WHERE t.uuid = ${failure.task_uuid}
     ON CONFLICT (task_uuid, node_manager_id) DO UPDATE SET
-      failure_count = GREATEST(f.failure_count + 1, EXCLUDED.failure_count),
+      failure_count = CASE WHEN EXCLUDED.error_messages[1] = ANY(f.error_messages) THEN f.failure_count
+        ELSE GREATEST(f.failure_count + 1, EXCLUDED.failure_count) END,
       last_failed_at = now(),
-      error_messages = (f.error_messages || EXCLUDED.error_messages)[
-        GREATEST(1, cardinality(f.error_messages) + 2 - ${KEPT_ERROR_MESSAGES}):],
+      error_messages = CASE WHEN EXCLUDED.error_messages[1] = ANY(f.error_messages) THEN f.error_messages
+        ELSE (f.error_messages || EXCLUDED.error_messages)[
+          GREATEST(1, cardinality(f.error_messages) + 2 - ${KEPT_ERROR_MESSAGES}):] END,
       worker_local_id = COALESCE(EXCLUDED.worker_local_id, f.worker_local_id)
     RETURNING f.failure_count`;
   return row?.failure_count ?? null;
