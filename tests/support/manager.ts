@@ -7,8 +7,7 @@
  * for processes carrying a given environment variable (hooks and workers of
  * a suite carry `MITOSIS_TASK_SUITE_UUID`).
  */
-import { supervise } from "./process.ts";
-import { sandboxEnv } from "./sandbox.ts";
+import { spawnSandboxed } from "./sandbox.ts";
 
 const MAIN = new URL("../../manager/main.ts", import.meta.url).pathname;
 
@@ -76,17 +75,7 @@ export async function spawnManager(coordinatorUrl: string, options: SpawnManager
     ...(options.password === undefined ? [] : ["--password", options.password]),
     ...(options.args ?? []),
   ];
-  const process = new Deno.Command(Deno.execPath(), {
-    args,
-    env: sandboxEnv(dir, options.env),
-    clearEnv: true,
-    cwd: dir,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-
-  const supervised = supervise(process, 30_000);
+  const { process, supervised } = spawnSandboxed(args, dir, options.env, 30_000);
   const { waitExit, kill, stop } = supervised;
   const logs = (): Record<string, unknown>[] =>
     supervised.stderr().split("\n").flatMap((line) => {

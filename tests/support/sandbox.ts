@@ -4,6 +4,7 @@
  * configuration, credential cache or state leaks in or out), and the test
  * process's Deno cache (so a temporary HOME does not empty it).
  */
+import { supervise, type Supervised } from "./process.ts";
 
 /** Deno's cache directory as children should see it. */
 export function denoDir(): string {
@@ -27,4 +28,27 @@ export function sandboxEnv(home: string, extra: Record<string, string> = {}): Re
     NO_COLOR: "1",
     ...extra,
   };
+}
+
+/**
+ * Starts `deno <args>` with HOME and cwd `home`, the sandbox environment plus
+ * `extra`, stdin closed and output collected; stopping escalates to SIGKILL
+ * after `graceMs`.
+ */
+export function spawnSandboxed(
+  args: string[],
+  home: string,
+  extra: Record<string, string> | undefined,
+  graceMs: number,
+): { process: Deno.ChildProcess; supervised: Supervised } {
+  const process = new Deno.Command(Deno.execPath(), {
+    args,
+    env: sandboxEnv(home, extra),
+    clearEnv: true,
+    cwd: home,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  return { process, supervised: supervise(process, graceMs) };
 }

@@ -4,8 +4,7 @@
  * its `mitosis-worker <uuid> registered with <url>` line. Dispose it to stop
  * it (SIGTERM, then SIGKILL) and remove the sandbox.
  */
-import { supervise } from "./process.ts";
-import { sandboxEnv } from "./sandbox.ts";
+import { spawnSandboxed } from "./sandbox.ts";
 
 const MAIN = new URL("../../worker/main.ts", import.meta.url).pathname;
 
@@ -64,17 +63,7 @@ export async function spawnWorker(coordinatorUrl: string, options: SpawnWorkerOp
     "--retain", // keep the test's own tokens of that user valid
     ...(options.args ?? []),
   ];
-  const process = new Deno.Command(Deno.execPath(), {
-    args,
-    env: sandboxEnv(dir, options.env),
-    clearEnv: true,
-    cwd: dir,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-
-  const supervised = supervise(process, 20_000);
+  const { process, supervised } = spawnSandboxed(args, dir, options.env, 20_000);
   const { waitExit, kill, stop } = supervised;
   const cleanup = async () => {
     await stop();
