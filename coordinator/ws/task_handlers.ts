@@ -3,24 +3,17 @@
  * AbortTask and ReturnTasks.
  */
 import { ApiError } from "../../shared/errors.ts";
-import { formatDuration } from "../../shared/config/duration.ts";
 import type { ManagedTask } from "../../shared/wire/manager_ws.ts";
 import { TASK_SUITE_STATES } from "../../shared/wire/suites.ts";
 import { type ClaimedSuiteTask, claimSuiteTasks, returnManagerTasks } from "../scheduler/suite_claim.ts";
 import { abortTaskOnManager, recordTaskFailure } from "../scheduler/task_failures.ts";
 import { reportCommit, reportEnd, reportSubmit, reportUpload, type TaskHolder } from "../workers/report.ts";
+import { workerTask } from "../workers/task_view.ts";
 import { ack, type ManagerMessageOf, type ManagerRequestContext, type Reply } from "./context.ts";
 
+/** A claimed suite task as a manager receives it: as a worker would, plus its attempt and suite. */
 function managedTask(task: ClaimedSuiteTask, suiteUuid: string): ManagedTask {
-  return {
-    id: task.id,
-    uuid: task.uuid,
-    timeout: formatDuration(task.timeout * 1000),
-    spec: task.spec,
-    upstream_task_uuid: task.upstream_task_uuid,
-    attempt: task.attempt,
-    suite_uuid: suiteUuid,
-  };
+  return { ...workerTask(task), attempt: task.attempt, suite_uuid: suiteUuid };
 }
 
 /**
