@@ -4,7 +4,7 @@
  * silent stand-in, so commands never branch on it.
  */
 // @ts-types="./cli_progress.d.ts"
-import cliProgress, { type GenericFormatter } from "cli-progress";
+import cliProgress, { type GenericFormatter, type MultiBar } from "cli-progress";
 import process from "node:process";
 import type { TransferProgress } from "../client/transfer.ts";
 import { formatBytes } from "./output.ts";
@@ -50,8 +50,9 @@ const format: GenericFormatter = (options, params, payload) => {
   } | ${eta}`;
 };
 
-function terminalBars(): ProgressBars {
-  const multi = new cliProgress.MultiBar({
+/** The CLI's bars on stderr (30 columns, classic shades), drawn with `format`. */
+export function stderrMultiBar(format: GenericFormatter): MultiBar {
+  return new cliProgress.MultiBar({
     stream: process.stderr,
     format,
     hideCursor: true,
@@ -59,6 +60,10 @@ function terminalBars(): ProgressBars {
     barsize: 30,
     emptyOnZero: true,
   }, cliProgress.Presets.shades_classic);
+}
+
+function terminalBars(): ProgressBars {
+  const multi = stderrMultiBar(format);
   return {
     bar(label, total) {
       const bar = multi.create(total, 0, { label });

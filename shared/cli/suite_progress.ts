@@ -5,8 +5,8 @@
  */
 // @ts-types="./cli_progress.d.ts"
 import cliProgress, { type GenericFormatter } from "cli-progress";
-import process from "node:process";
 import type { SuiteInfo } from "../wire/suites.ts";
+import { stderrMultiBar } from "./progress.ts";
 
 /** Shows a suite's progress. */
 export interface SuiteProgress {
@@ -42,14 +42,7 @@ export function suiteProgress(uuid: string, terminal: boolean, writeLine: (text:
       stop: () => {},
     };
   }
-  const multi = new cliProgress.MultiBar({
-    stream: process.stderr,
-    format,
-    hideCursor: true,
-    clearOnComplete: false,
-    barsize: 30,
-    emptyOnZero: true,
-  }, cliProgress.Presets.shades_classic);
+  const multi = stderrMultiBar(format);
   const bar = multi.create(0, 0, { label, summary: "" });
   return {
     update(suite) {
