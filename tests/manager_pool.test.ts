@@ -12,7 +12,8 @@ import { type PoolExecution, type PoolSummary, startSuiteExecution } from "../ma
 import { allowedCores, cpuPlan, parseCpuList, tasksetPrefix } from "../manager/pool/cpu_binding.ts";
 import { classifyExit } from "../manager/pool/exit_classification.ts";
 import { gpuPlan, hostGpusFrom, parseNvidiaSmiList } from "../manager/pool/gpu_binding.ts";
-import type { ResourceUrlProvider } from "../manager/pool/ipc_service.ts";
+import { IpcService, type ResourceUrlProvider } from "../manager/pool/ipc_service.ts";
+import { PrefetchBuffer } from "../manager/pool/prefetch.ts";
 import { ClientError } from "../shared/client/errors.ts";
 import { unixTransport } from "../shared/ipc/unix.ts";
 import { createLogger } from "../shared/log/logger.ts";
@@ -477,5 +478,59 @@ test("Finish and Commit are acknowledged at once: workers go on while the coordi
     assertEquals(link.reportsReceived, 12);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("TaskState is answered only for the task the worker's task watches; unknown tasks are NotFound", async () => {
+  const link = new FakeLink();
+  const watched = crypto.randomUUID();
+  link.addTasks([["true"]], { watch: [watched, "ExecFinished"] });
+  const buffer = new PrefetchBuffer({ link, suiteUuid: link.suiteUuid, capacity: 4, log, hasRunningTasks: () => true });
+  buffer.start();
+  const asked: string[] = [];
+  const service = new IpcService({
+    link,
+    buffer,
+    suiteUuid: link.suiteUuid,
+    log,
+    fetchWaitMs: 5_000,
+    isStopping: () => false,
+    onUnclaimed: () => {},
+    onAbandoned: () => {},
+    onCommitted: () => {},
+    onAssignmentsChanged: () => {},
+    onShutdownSent: () => {},
+    watchedTask: (uuid) => {
+      asked.push(uuid);
+      return Promise.reject(new ClientError(404, `task ${uuid} not found`));
+    },
+  });
+  const peer = { id: 1, control: () => {}, closed: new Promise<void>(() => {}) };
+  const state = (task_uuid: string) =>
+    service.onRequest(peer, { type: "TaskState", request_id: 2, worker_local_id: 0, task_uuid });
+  try {
+    // No task yet: refused.
+    assertEquals(await state(watched), {
+      type: "TaskStateReply",
+      request_id: 2,
+      status: "Forbidden",
+      state: null,
+      result: null,
+      error: "worker 0 runs no task",
+    });
+    const fetched = await service.onRequest(peer, { type: "FetchTask", request_id: 1, worker_local_id: 0 });
+    assertEquals(fetched.type, "FetchTaskReply");
+    // Another task than the watched one: refused without asking the coordinator.
+    const other = await state(crypto.randomUUID());
+    assertEquals(other.type === "TaskStateReply" ? other.status : other.type, "Forbidden");
+    // The watched one: asked; the coordinator does not know it.
+    const found = await state(watched);
+    assertEquals(found.type === "TaskStateReply" ? [found.status, found.error] : found.type, [
+      "NotFound",
+      `task ${watched} not found`,
+    ]);
+    assertEquals(asked, [watched]);
+  } finally {
+    await buffer.close();
   }
 });

@@ -393,6 +393,16 @@ export function ipcConformance(
         [new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), null, "UTF-8"],
         [encoder.encode("[1, 2, 3]"), null, "JSON object"],
         [encoder.encode('{"request_id": 42}'), 42, "type"],
+        [
+          encoder.encode('{"type": "Teleport", "request_id": 44, "worker_local_id": 2}'),
+          44,
+          'unknown request type "Teleport"',
+        ],
+        [
+          encoder.encode('{"type": "TaskState", "request_id": 45, "worker_local_id": 2, "task_uuid": "nope"}'),
+          45,
+          "invalid TaskState: task_uuid",
+        ],
       ];
       for (const [body, requestId, text] of cases) {
         await conn.sendBody(body);
