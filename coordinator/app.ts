@@ -1,11 +1,14 @@
 /**
  * Composes the coordinator's HTTP application from one router per resource,
- * with the shared `{"msg"}` error mapping.
+ * with the shared `{"msg"}` error mapping, the URL text check and the
+ * request body limits (the local blob store's signed uploads excepted).
  */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { AppDeps, AppEnv } from "./http/context.ts";
 import { errorHandler, notFoundHandler } from "./http/errors.ts";
+import { bodyLimits } from "./http/body_limits.ts";
+import { rejectUnstorableUrl } from "./http/url_text.ts";
 import { sessionRoutes } from "./routes/session.ts";
 import { userRoutes } from "./routes/users.ts";
 import { groupRoutes } from "./routes/groups.ts";
@@ -17,6 +20,9 @@ import { workerRoutes } from "./routes/workers.ts";
 import { suiteRoutes } from "./routes/suites.ts";
 import { managerRoutes } from "./routes/managers.ts";
 import { managerWsRoutes } from "./ws/server.ts";
+
+/** Where the local blob store's signed URLs are served; uploads there stream unlimited by `max_request_body`. */
+const BLOBS_MOUNT = "/blobs";
 
 /** Builds the Hono application serving the REST API. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -35,6 +41,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       ms: Math.round((performance.now() - started) * 10) / 10,
     });
   });
+  app.use("*", rejectUnstorableUrl());
+  app.use(
+    "*",
+    bodyLimits({
+      maxBytes: deps.config.max_request_body,
+      timeoutMs: deps.config.request_body_timeout,
+      exempt: (c) => c.req.path.startsWith(`${BLOBS_MOUNT}/`),
+    }),
+  );
   app.route("/", sessionRoutes(deps));
   app.route("/users", userRoutes(deps));
   app.route("/groups", attachmentRoutes(deps));
@@ -47,6 +62,6 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/ws/managers", managerWsRoutes(deps));
   app.route("/admin", adminAttachmentRoutes(deps));
   app.route("/admin", adminRoutes(deps));
-  if (deps.blobs.routes) app.route("/blobs", deps.blobs.routes);
+  if (deps.blobs.routes) app.route(BLOBS_MOUNT, deps.blobs.routes);
   return app;
 }

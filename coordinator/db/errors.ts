@@ -13,3 +13,12 @@ export const CANCELLED_SUITE_SQLSTATE = "MXS01";
 export function isCancelledSuite(error: unknown): error is postgres.PostgresError {
   return error instanceof postgres.PostgresError && error.code === CANCELLED_SUITE_SQLSTATE;
 }
+
+/**
+ * True for a PostgreSQL data exception (SQLSTATE class 22: a value out of
+ * range, an unstorable character, a bad interval): the request carried a
+ * value the schemas should have refused, so it is the caller's error.
+ */
+export function isDataException(error: unknown): error is postgres.PostgresError {
+  return error instanceof postgres.PostgresError && typeof error.code === "string" && error.code.startsWith("22");
+}

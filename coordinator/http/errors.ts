@@ -1,11 +1,14 @@
 /**
  * Maps every failure to the wire error format `{"msg": "..."}`: API errors
- * keep their status, unknown routes are 404, and anything unexpected is
- * logged once with the request and answered 500 without internals.
+ * keep their status, unknown routes are 404, a value the database refuses
+ * as data (out of range, unstorable text) is 400 naming the problem, and
+ * anything unexpected is logged once with the request and answered 500
+ * without internals.
  */
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError } from "../../shared/errors.ts";
+import { isDataException } from "../db/errors.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 
 /** Builds the error handler; unexpected errors are logged with method and path. */
@@ -16,6 +19,10 @@ export function errorHandler(log: Logger): ErrorHandler {
     }
     if (error instanceof HTTPException) {
       return c.json({ msg: error.message || "request failed" }, error.status);
+    }
+    if (isDataException(error)) {
+      log.warn("request carried a value the database refused", { method: c.req.method, path: c.req.path, error });
+      return c.json({ msg: `invalid value: ${error.message}` }, 400);
     }
     log.error("request failed", { method: c.req.method, path: c.req.path, error });
     return c.json({ msg: "internal server error" }, 500);

@@ -1,10 +1,13 @@
 /**
  * Request validation with the shared zod schemas. Any malformed JSON or
- * schema violation becomes a 400 `{"msg"}` naming the offending fields.
+ * schema violation becomes a 400 `{"msg"}` naming the offending fields, and
+ * so does text the database cannot store (NUL, lone surrogates), checked
+ * once here for every body, path parameter and query value.
  */
 import type { Context } from "hono";
 import type { z } from "zod";
 import { badRequest } from "../../shared/errors.ts";
+import { describeTextProblem, findTextProblem } from "../../shared/wire/text.ts";
 
 /** Renders zod issues as `field: problem; field: problem`. */
 export function describeIssues(error: z.ZodError): string {
@@ -15,6 +18,8 @@ export function describeIssues(error: z.ZodError): string {
 
 /** Parses a value with a schema or throws a 400 prefixed with `what`. */
 export function parseOrBadRequest<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const unstorable = findTextProblem(value);
+  if (unstorable !== null) throw badRequest(describeTextProblem(unstorable, `invalid ${what}`));
   const result = schema.safeParse(value);
   if (!result.success) throw badRequest(`invalid ${what}: ${describeIssues(result.error)}`);
   return result.data;

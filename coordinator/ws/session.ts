@@ -2,7 +2,8 @@
  * One node manager's WebSocket session: decodes each frame, runs requests
  * concurrently (replies may leave out of order, matched by `request_id`),
  * answers unusable frames and failed handlers with `Error` without closing
- * the connection. Reports about one task (`ReportTask` with the same
+ * the connection (naming the problem when it is the manager's: an API error
+ * or a value the database refused). Reports about one task (`ReportTask` with the same
  * `task_id`) run in the order received, so a pipelined Finish then Commit
  * cannot overtake each other.
  */
@@ -13,6 +14,8 @@ import type { ManagerSession } from "./registry.ts";
 import { decodeManagerFrame } from "./frames.ts";
 import { handleManagerMessage } from "./handlers.ts";
 import type { ManagerRequestContext } from "./context.ts";
+import { ApiError } from "../../shared/errors.ts";
+import { isDataException } from "../db/errors.ts";
 
 /** Requests one session may have in flight; more are answered with `Error` at once. */
 export const MAX_IN_FLIGHT = 4096;
@@ -101,8 +104,16 @@ export class ManagerConnection implements ManagerSession {
       const reply = await handleManagerMessage(this.#ctx, msg);
       if (reply !== null) this.send(reply);
     } catch (error) {
-      this.#ctx.log.error("manager request failed", { type: msg.type, request_id: msg.request_id ?? null, error });
-      this.send({ type: "Error", request_id: msg.request_id ?? null, msg: `internal error handling ${msg.type}` });
+      const request_id = msg.request_id ?? null;
+      if (error instanceof ApiError || isDataException(error)) {
+        // The caller's mistake: name it, as the REST API does.
+        this.#ctx.log.warn("manager request refused", { type: msg.type, request_id, error });
+        const text = error instanceof ApiError ? error.message : `invalid value: ${error.message}`;
+        this.send({ type: "Error", request_id, msg: `${msg.type} failed: ${text}` });
+        return;
+      }
+      this.#ctx.log.error("manager request failed", { type: msg.type, request_id, error });
+      this.send({ type: "Error", request_id, msg: `internal error handling ${msg.type}` });
     }
   }
 }

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { formatDuration, parseDuration } from "./duration.ts";
+import { parseSize } from "./size.ts";
 import { LOG_LEVELS, type LogLevel } from "../log/logger.ts";
 
 /** How a field is written on the command line. */
@@ -56,6 +57,23 @@ const durationSchema = z.union([z.string(), z.number()]).transform((value, ctx) 
   return ms;
 });
 
+const sizeSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const bytes = typeof value === "number" ? (Number.isSafeInteger(value) ? value : null) : parseSize(value);
+  if (bytes === null || bytes < 1) {
+    ctx.addIssue({ code: "custom", message: `"${value}" is not a byte size (examples: 1048576, 512KiB, 16MiB)` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+/** Renders bytes in the largest binary unit that divides them (`16MiB`). */
+function formatSize(bytes: number): string {
+  for (const [unit, size] of [["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) {
+    if (bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
+}
+
 const boolSchema = z.union([z.boolean(), z.string()]).transform((value, ctx) => {
   if (typeof value === "boolean") return value;
   const v = value.trim().toLowerCase();
@@ -100,6 +118,9 @@ export const field = {
       o,
       (v) => (v === undefined ? "unset" : formatDuration(v)),
     ),
+  /** A positive byte size, written as `1048576`, `512KiB` or `16MiB`. */
+  size: (def: string, help: string, o?: Options): Field<number> =>
+    make(sizeSchema, parseSize(def) ?? 0, help, "string", o, formatSize),
   /** A boolean flag. */
   bool: (def: boolean, help: string, o?: Options): Field<boolean> => make(boolSchema, def, help, "boolean", o),
   /** An integer within bounds. */

@@ -39,6 +39,15 @@ export const coordinatorFields = {
   manager_heartbeat_timeout: field.duration("120s", "a node manager silent this long goes Offline"),
   suite_auto_close: field.duration("3m", "an Open suite with no new task this long becomes Closed"),
   ws_ping_interval: field.duration("30s", "WebSocket ping interval towards node managers"),
+  max_request_body: field.size("16MiB", "largest request body accepted (413 beyond); /blobs uploads are exempt"),
+  request_body_timeout: field.duration("30s", "a request body not fully received in this time is refused with 408"),
+  login_max_failures: field.int(
+    10,
+    0,
+    1_000_000,
+    "failed logins per user name and per client address within login_failure_window before 429; 0 = no limit",
+  ),
+  login_failure_window: field.duration("1m", "window over which failed logins are counted"),
   shutdown_secret: field.optionalString("secret for POST /admin/shutdown; random (and logged) when unset", {
     secret: true,
   }),
@@ -64,7 +73,15 @@ export const workerFields = {
   heartbeat_interval: field.duration("5m", "interval between heartbeats"),
   credential_path: field.optionalString("credential cache file; default $XDG_CONFIG_HOME/mitosis/credentials"),
   user: field.optionalString("user that registers the worker", { aliases: ["u"] }),
-  password: field.optionalString("password of that user", { aliases: ["p"], secret: true }),
+  password: field.optionalString("password of that user (prefer password_file or MITOSIS_PASSWORD)", {
+    aliases: ["p"],
+    secret: true,
+  }),
+  password_file: field.optionalString("file whose first line is the password of that user"),
+  task_user: field.string(
+    "mitosis-task",
+    'user tasks run as when the worker runs as root (created when missing); "root" runs them as root',
+  ),
   groups: field.list("groups whose tasks this worker runs, as group or group:role (default role Write)", {
     aliases: ["g"],
   }),
@@ -80,9 +97,17 @@ export const workerFields = {
 export const managerFields = {
   coordinator_addr: field.string("http://127.0.0.1:5000", "coordinator URL", { aliases: ["c", "coordinator"] }),
   user: field.optionalString("user that registers the manager", { aliases: ["u"] }),
-  password: field.optionalString("password of that user", { aliases: ["p"], secret: true }),
+  password: field.optionalString("password of that user (prefer password_file or MITOSIS_PASSWORD)", {
+    aliases: ["p"],
+    secret: true,
+  }),
+  password_file: field.optionalString("file whose first line is the password of that user"),
   credential_path: field.optionalString("credential cache file; default $XDG_CONFIG_HOME/mitosis/credentials"),
   retain: field.bool(false, "keep the user's other tokens valid when logging in"),
+  task_user: field.string(
+    "mitosis-task",
+    'user hooks and tasks run as when the manager runs as root (created when missing); "root" runs them as root',
+  ),
   tags: field.list("manager tags; it serves suites whose tags are a subset", { aliases: ["t"] }),
   labels: field.list("free-form manager labels", { aliases: ["l"] }),
   groups: field.list("groups whose suites it serves, as group or group:role (default role Write)", {

@@ -3,9 +3,11 @@
  * `{type, …}` objects, shared by the `/ws/managers` frames and the worker
  * IPC: JSON, the `type` field, then the schema. A message that cannot be
  * used yields the text of the `Error` to answer and, when it can be read,
- * the request id to echo.
+ * the request id to echo. Text the database cannot store (NUL, lone
+ * surrogates) is refused here, naming the field, before the schema runs.
  */
 import type { z } from "zod";
+import { describeTextProblem, findTextProblem } from "./text.ts";
 
 /** A decoded request, or the `Error` reply it deserves. */
 export type Decoded<T> =
@@ -87,6 +89,10 @@ export function decodeRequest<T>(
   }
   if (!types.has(fields.type)) {
     return { ok: false, request_id: requestId, msg: `unknown ${wording.kind} type "${fields.type.slice(0, 100)}"` };
+  }
+  const unstorable = findTextProblem(fields);
+  if (unstorable !== null) {
+    return { ok: false, request_id: requestId, msg: describeTextProblem(unstorable, `invalid ${fields.type}`) };
   }
   const result = schema.safeParse(fields);
   if (!result.success) {

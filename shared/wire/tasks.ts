@@ -91,11 +91,37 @@ export const ArtifactContentTypeSchema = z.string().transform((value, ctx): Arti
   return found;
 });
 
-/** A human duration string (`10m`, `2h`), kept as written. */
+/** Smallest value of a PostgreSQL `integer` (int4) column. */
+export const INT4_MIN = -(2 ** 31);
+/** Largest value of a PostgreSQL `integer` (int4) column. */
+export const INT4_MAX = 2 ** 31 - 1;
+
+/** An integer that fits a PostgreSQL `integer` column. */
+export const Int4Schema = z.number().int().min(INT4_MIN).max(INT4_MAX);
+
+/** Longest duration accepted on the wire: 100 years (timeouts, token lifetimes). */
+export const MAX_WIRE_DURATION_MS = 100 * 365.25 * 86_400_000;
+
+const DURATION_EXAMPLES = "such as 90s, 10m or 2h, at most 100 years";
+
+/** A human duration string (`10m`, `2h`), kept as written: positive, at most 100 years. */
 export const DurationStringSchema = z.string().refine((s) => {
   const ms = parseDuration(s);
-  return ms !== null && ms > 0;
-}, "must be a positive duration such as 90s, 10m or 2h");
+  return ms !== null && ms > 0 && ms <= MAX_WIRE_DURATION_MS;
+}, `must be a positive duration ${DURATION_EXAMPLES}`);
+
+/** Timeout of a task when none is given, or when `0s` is given. */
+export const DEFAULT_TASK_TIMEOUT = "10m";
+
+/**
+ * A task timeout. Like v0.6.8, a zero duration (`"0s"`) is accepted; it
+ * means "no timeout given" and becomes the default of 10 minutes (v0.6.8
+ * passed it on and the task timed out at once).
+ */
+export const TaskTimeoutSchema = z.string().refine((s) => {
+  const ms = parseDuration(s);
+  return ms !== null && ms >= 0 && ms <= MAX_WIRE_DURATION_MS;
+}, `must be a duration ${DURATION_EXAMPLES}`).transform((s) => (parseDuration(s) === 0 ? DEFAULT_TASK_TIMEOUT : s));
 
 /** A path relative to the resource directory: no `..`, not absolute, not empty. */
 export const LocalPathSchema = z.string().min(1, "must not be empty").refine(
@@ -138,8 +164,8 @@ export const SubmitTaskReqSchema = z.object({
   group_name: z.string().min(1),
   tags: z.array(z.string()).default([]),
   labels: z.array(z.string()).default([]),
-  timeout: DurationStringSchema.default("10m"),
-  priority: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1).default(0),
+  timeout: TaskTimeoutSchema.default(DEFAULT_TASK_TIMEOUT),
+  priority: Int4Schema.default(0),
   task_spec: TaskSpecSchema,
   suite_uuid: z.uuid().nullable().optional(),
 });
@@ -168,8 +194,8 @@ export const TasksSubmitRespSchema = z.object({ results: z.array(TaskSubmitResul
 /** `PUT /tasks/{uuid}` request: at least one field. */
 export const ChangeTaskReqSchema = z.object({
   tags: z.array(z.string()).nullable().optional(),
-  timeout: DurationStringSchema.nullable().optional(),
-  priority: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1).nullable().optional(),
+  timeout: TaskTimeoutSchema.nullable().optional(),
+  priority: Int4Schema.nullable().optional(),
   task_spec: TaskSpecSchema.nullable().optional(),
 }).refine((r) => r.tags != null || r.timeout != null || r.priority != null || r.task_spec != null, {
   message: "change at least one of tags, timeout, priority, task_spec",
@@ -180,9 +206,9 @@ export type ChangeTaskReq = z.input<typeof ChangeTaskReqSchema>;
 /** `PUT /tasks/{uuid}/labels` request. */
 export const UpdateTaskLabelsReqSchema = z.object({ labels: z.array(z.string()) });
 
-/** A task's final result: raw wait status (exit code 3 → 768) and an optional reason. */
+/** A task's final result: raw wait status (exit code 3 → 768, an i32 as in v0.6.8) and an optional reason. */
 export const TaskResultSpecSchema = z.object({
-  exit_status: z.number().int(),
+  exit_status: Int4Schema,
   msg: z.enum(TASK_RESULT_MESSAGES).nullable().default(null),
   /**
    * Free-form explanation added by the coordinator where `msg` has no fitting
@@ -194,11 +220,15 @@ export const TaskResultSpecSchema = z.object({
 /** A task result. */
 export type TaskResultSpec = z.output<typeof TaskResultSpecSchema>;
 
-/** A comparison on an integer column: `"= 0"`, `">=5"`, `"!= 256"`, or just `"3"`. */
+/** A comparison on an integer (int4) column: `"= 0"`, `">=5"`, `"!= 256"`, or just `"3"`. */
 export const ComparisonSchema = z.string().transform((value, ctx) => {
   const m = /^\s*(=|==|!=|<>|<=|>=|<|>)?\s*(-?\d+)\s*$/.exec(value);
-  if (!m || !Number.isSafeInteger(Number(m[2]))) {
+  if (!m) {
     ctx.addIssue({ code: "custom", message: `"${value}" is not a comparison such as "= 0", ">= 5" or "!= 256"` });
+    return z.NEVER;
+  }
+  if (!Int4Schema.safeParse(Number(m[2])).success) {
+    ctx.addIssue({ code: "custom", message: `${m[2]} is out of range (${INT4_MIN} to ${INT4_MAX})` });
     return z.NEVER;
   }
   const op = ({ "==": "=", "<>": "!=" } as Record<string, string>)[m[1] ?? "="] ?? m[1] ?? "=";
