@@ -5,12 +5,16 @@
  * a WebSocket to the coordinator and runs the suites it is assigned until it
  * is stopped (see `shutdown.ts`). Logs are JSON lines on stderr; stdout gets
  * one line, `mitosis-manager <uuid> connected to <coordinator>`, on the first
- * connection.
+ * connection. As root, hooks and tasks run as `task_user` (see
+ * `shared/exec/task_user.ts`); the user's token is never cached, only the
+ * manager's own (`identity/`).
  */
 import { ClientError } from "../shared/client/errors.ts";
 import { ConfigError, loadConfig, renderHelp } from "../shared/config/load.ts";
 import { managerFields } from "../shared/config/sections.ts";
 import { killAllTaskGroupsSync } from "../shared/exec/process.ts";
+import { resolveTaskUser, type TaskUser, TaskUserError } from "../shared/exec/task_user.ts";
+import { warnIfPasswordOnCommandLine } from "../worker/login.ts";
 import { createLogger } from "../shared/log/logger.ts";
 import type { CoordinatorPush } from "../shared/wire/manager_ws.ts";
 import { parseDuration } from "../shared/config/duration.ts";
@@ -68,6 +72,14 @@ async function main(): Promise<number> {
   let log = createLogger("manager", config.log_level);
   if (loaded.configFile) log.info("configuration file loaded", { path: loaded.configFile });
   for (const key of loaded.unknownKeys) log.warn("unknown configuration key ignored", { key: `manager.${key}` });
+  warnIfPasswordOnCommandLine(loaded.sources.password, log);
+  let taskUser: TaskUser | null;
+  try {
+    taskUser = await resolveTaskUser(config.task_user, { create: true, warnOptOut: true, log });
+  } catch (error) {
+    if (error instanceof TaskUserError) return fail(`manager.task_user: ${error.message}`, 1);
+    throw error;
+  }
   let ipc: IpcTransport;
   try {
     ipc = selectTransport(parseIpcBackendName(config.ipc), env, { log: log.child({ component: "ipc" }) });
@@ -114,6 +126,7 @@ async function main(): Promise<number> {
     groups: config.groups,
     ipc: ipc.name,
     worker_binary: workerBinary,
+    task_user: taskUser?.name ?? null,
   });
 
   const api = new ManagerApi(config.coordinator_addr, () => identity.token);
@@ -187,11 +200,13 @@ async function main(): Promise<number> {
         workerBinary,
         ipc,
         stopGraceMs: config.worker_stop_grace,
+        taskUser: taskUser?.name,
         log,
         resourceUrl: (suiteUuid, resource, signal) => api.resourceUrl(suiteUuid, resource, signal),
         watchedTask: (uuid, signal) => api.watchedTask(uuid, signal),
       }),
     resolver: new HookResourceResolver(api, log),
+    taskUser: taskUser ?? undefined,
     log,
   });
   const shutdown = new ShutdownController(runner, log);

@@ -37,6 +37,7 @@ import type { ExecutionSummary, SuiteExecution, SuiteExecutionOptions } from "./
 import type { CoordinatorPush } from "../shared/wire/manager_ws.ts";
 import type { SuiteInfo } from "../shared/wire/suites.ts";
 import type { Logger } from "../shared/log/logger.ts";
+import type { TaskUser } from "../shared/exec/task_user.ts";
 import { killAllTaskGroupsSync } from "../shared/exec/process.ts";
 import type { ManagerConfig } from "./config.ts";
 import type { ManagerLink } from "./connection/link.ts";
@@ -69,6 +70,8 @@ export interface SuiteRunnerOptions {
   state: ManagerState;
   startExecution: StartExecution;
   resolver: HookResourceResolver;
+  /** Hooks run as this user (the manager runs as root); see `shared/exec/task_user.ts`. */
+  taskUser?: TaskUser;
   log: Logger;
   /** Longest wait for the coordinator's reply while the manager is stopping (default 10 s). */
   stopReplyWaitMs?: number;
@@ -276,6 +279,7 @@ export class SuiteRunner {
       workDir,
       context,
       resolver: this.#o.resolver,
+      taskUser: this.#o.taskUser,
       signal: (kind === "preparation" ? active.prepAbort : active.cleanupAbort).signal,
       log: active.log,
     });

@@ -108,7 +108,7 @@ class ScriptedManager implements AsyncDisposable {
         `${this.dir}/cache`,
         ...extraArgs,
       ],
-      env: { MITOSIS_LOG_LEVEL: "warn" },
+      env: { MITOSIS_LOG_LEVEL: "warn", MITOSIS_TASK_USER: "root" }, // tasks write into this test's 0700 temp dir
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

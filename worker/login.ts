@@ -1,10 +1,13 @@
 /**
- * The user token a worker registers with, obtained like the CLI does: the
- * cached token of the configured (or first cached) user when the coordinator
- * still accepts it, else a login with `--user`/`--password` (flag, env
- * `MITOSIS_USER`/`MITOSIS_PASSWORD` or `[worker]` config), whose token is
- * cached. Missing answers are prompted for only on a terminal; otherwise the
- * worker fails with a message naming the settings to use.
+ * The user token a worker (or manager) registers with, obtained like the CLI
+ * does: the cached token of the configured (or first cached) user when the
+ * coordinator still accepts it, else a login with `--user` and the password
+ * (env `MITOSIS_PASSWORD`, `password_file`, config `password`, or
+ * `--password`, which is accepted with a warning: any local user can read a
+ * command line). The user's token is **not** cached: a daemon keeps only its
+ * own token, so task code cannot find the user's. Missing answers are
+ * prompted for only on a terminal; otherwise the daemon fails with a message
+ * naming the settings to use.
  */
 import { MitosisClient } from "../shared/client/client.ts";
 import { credentialPath } from "../shared/client/credentials.ts";
@@ -12,12 +15,16 @@ import { type Prompter, stdinPrompter } from "../shared/cli/prompt.ts";
 import { Session } from "../shared/cli/session.ts";
 import type { ConfigOf } from "../shared/config/fields.ts";
 import type { workerFields } from "../shared/config/sections.ts";
+import type { Logger } from "../shared/log/logger.ts";
 
 /** The validated `[worker]` configuration. */
 export type WorkerConfig = ConfigOf<typeof workerFields>;
 
 /** The login settings `userToken` reads (shared by `[worker]` and `[manager]`). */
-export type LoginSettings = Pick<WorkerConfig, "coordinator_addr" | "credential_path" | "user" | "password" | "retain">;
+export type LoginSettings = Pick<
+  WorkerConfig,
+  "coordinator_addr" | "credential_path" | "user" | "password" | "password_file" | "retain"
+>;
 
 /** A local failure to obtain credentials (nothing to log in with). */
 export class LoginError extends Error {
@@ -33,16 +40,49 @@ function refusingPrompter(section: string): Prompter {
     Promise.reject(
       new LoginError(
         `no ${what} to log in with and stdin is not a terminal: ` +
-          `set --${what === "username" ? "user" : "password"} (or MITOSIS_${
-            what === "username" ? "USER" : "PASSWORD"
-          }, ` +
-          `or [${section}] ${what === "username" ? "user" : "password"} in the config file)`,
+          (what === "username"
+            ? `set --user (or MITOSIS_USER, or [${section}] user in the config file)`
+            : `set MITOSIS_PASSWORD or --password-file (or [${section}] password_file in the config file)`),
       ),
     );
   return {
     line: () => refuse("username"),
     secret: () => refuse("password"),
   };
+}
+
+/**
+ * Logs a warning when the password was given on the command line
+ * (`source` as `loadConfig` reports it): `ps` and `/proc/<pid>/cmdline` show
+ * it to every local user and to task code.
+ */
+export function warnIfPasswordOnCommandLine(source: string | undefined, log: Logger): void {
+  if (source?.startsWith("flag ")) {
+    log.warn(
+      "password given on the command line, where other processes can read it; use MITOSIS_PASSWORD or --password-file",
+      {
+        source,
+      },
+    );
+  }
+}
+
+/**
+ * The configured password: `password` (flag, env or config), else the
+ * first line of `password_file`; undefined when neither is set. Throws
+ * `LoginError` when the file cannot be read.
+ */
+export async function configuredPassword(
+  config: Pick<LoginSettings, "password" | "password_file">,
+): Promise<string | undefined> {
+  if (config.password !== undefined) return config.password;
+  if (config.password_file === undefined) return undefined;
+  try {
+    const text = await Deno.readTextFile(config.password_file);
+    return text.split("\n")[0].replace(/\r$/, "");
+  } catch (error) {
+    throw new LoginError(`cannot read the password file ${config.password_file}: ${(error as Error).message}`);
+  }
 }
 
 /** Writes a line to stderr (prompts and notices for the person at the terminal). */
@@ -65,8 +105,9 @@ export async function userToken(
     client,
     credentialPath: credentialPath(config.credential_path, env),
     user: config.user,
-    password: config.password,
+    password: await configuredPassword(config),
     retain: config.retain,
+    cacheLogins: false,
     prompter: Deno.stdin.isTerminal() ? stdinPrompter(toStderr) : refusingPrompter(section),
     notice: toStderr,
   });

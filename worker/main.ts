@@ -9,16 +9,20 @@
  *   existing Mitosis does); `DELETE /workers` (3 s limit), remove the cache
  *   dir, exit 0. A second signal kills the task's group at once and exits 130.
  * - 401 from the coordinator (worker removed): the same, without unregistering.
+ *
+ * As root, tasks run as `task_user` (see `shared/exec/task_user.ts`). The
+ * user's token is not cached (see `login.ts`).
  */
 import { ClientError } from "../shared/client/client.ts";
 import { WorkerClient } from "../shared/client/worker_client.ts";
 import { ConfigError, loadConfig, renderHelp } from "../shared/config/load.ts";
 import { workerFields } from "../shared/config/sections.ts";
 import { killAllTaskGroupsSync } from "../shared/exec/process.ts";
+import { makeReachable, resolveTaskUser, type TaskUser, TaskUserError } from "../shared/exec/task_user.ts";
 import { createLogger, type Logger } from "../shared/log/logger.ts";
 import { runHeartbeat } from "./heartbeat.ts";
 import { HttpTaskReporter } from "./http_reporter.ts";
-import { userToken, type WorkerConfig } from "./login.ts";
+import { userToken, warnIfPasswordOnCommandLine, type WorkerConfig } from "./login.ts";
 import { runTaskLoop } from "./loop.ts";
 import { MANAGED_FLAGS, managedMain } from "./managed.ts";
 import { register } from "./register.ts";
@@ -75,6 +79,16 @@ async function main(): Promise<number> {
   let log = createLogger("worker", config.log_level);
   if (loaded.configFile) log.info("configuration file loaded", { path: loaded.configFile });
   for (const key of loaded.unknownKeys) log.warn("unknown configuration key ignored", { key: `worker.${key}` });
+  warnIfPasswordOnCommandLine(loaded.sources.password, log);
+  let taskUser: TaskUser | null;
+  try {
+    taskUser = await resolveTaskUser(config.task_user, { create: true, warnOptOut: true, log });
+  } catch (error) {
+    if (!(error instanceof TaskUserError)) throw error;
+    console.error(`mitosis-worker: worker.task_user: ${error.message}`);
+    return 1;
+  }
+  if (taskUser !== null) log.info("tasks run as the task user", { task_user: taskUser.name, uid: taskUser.uid });
 
   let workerId: string;
   let client: WorkerClient;
@@ -121,6 +135,7 @@ async function main(): Promise<number> {
   let code = 0;
   try {
     await Deno.mkdir(cacheDir, { recursive: true });
+    if (taskUser !== null) makeReachable(cacheDir, log);
     console.log(`mitosis-worker ${workerId} registered with ${config.coordinator_addr}`);
     const reporter = new HttpTaskReporter(client, Math.min(config.polling_interval, MAX_REPORT_RETRY_MS), log);
     await Promise.all([
@@ -133,6 +148,7 @@ async function main(): Promise<number> {
         log,
         signal: stop.signal,
         onRemoved,
+        engine: taskUser === null ? undefined : { taskUser },
       }).finally(() => stop.abort("task loop ended")),
     ]);
   } catch (error) {

@@ -10,6 +10,8 @@
  * - Tasks inherit the worker's environment plus `MITOSIS_WORKER_PID` (this
  *   process) and `MITOSIS_WORKER_LOCAL_ID`; work dirs live under
  *   `--cache-dir` (the manager passes one per worker), removed at exit.
+ * - As root, tasks run as `--task-user` (the manager passes its own
+ *   `task_user`; see `shared/exec/task_user.ts`).
  * - `FetchTask` answered null: ask again (the manager already waited).
  * - `Shutdown {graceful: true}`: finish the current task, then exit 0.
  *   `Shutdown {graceful: false}`: kill the task's process group, exit 0.
@@ -25,6 +27,7 @@
 import { runTask } from "../shared/exec/engine.ts";
 import { inheritableEnvironment } from "../shared/exec/env.ts";
 import { killAllTaskGroupsSync } from "../shared/exec/process.ts";
+import { makeReachable, resolveTaskUser, type TaskUser, TaskUserError } from "../shared/exec/task_user.ts";
 import { IPC_BACKEND_NAMES, type IpcBackendName, selectTransport } from "../shared/ipc/select.ts";
 import type { IpcClient } from "../shared/ipc/transport.ts";
 import { createLogger, type Logger, type LogLevel } from "../shared/log/logger.ts";
@@ -48,6 +51,8 @@ export interface ManagedWorkerOptions {
   workerLocalId: number;
   /** Directory of the task work dirs (removed at exit). */
   cacheDir: string;
+  /** Tasks run as this user (the worker runs as root); see `shared/exec/task_user.ts`. */
+  taskUser?: TaskUser;
   log: Logger;
 }
 
@@ -139,6 +144,7 @@ class ManagedWorker {
     Deno.addSignalListener("SIGINT", onInt);
     try {
       await Deno.mkdir(this.#o.cacheDir, { recursive: true });
+      if (this.#o.taskUser !== undefined) makeReachable(this.#o.cacheDir, this.#log);
       await this.#loop(client);
     } catch (error) {
       if (!managerLost) this.#log.error("managed worker failed", { error });
@@ -202,6 +208,7 @@ class ManagedWorker {
         log,
         signal: current.interrupt.signal,
         baseEnv,
+        taskUser: this.#o.taskUser,
       });
       log.info("task done", {
         outcome: outcome.kind,
@@ -287,7 +294,7 @@ export function runManagedWorker(options: ManagedWorkerOptions): Promise<number>
  * one per worker), else `<cache root>/managed-<N>-<pid>`.
  */
 export async function managedMain(
-  config: { cache_dir?: string; log_level: LogLevel },
+  config: { cache_dir?: string; task_user: string; log_level: LogLevel },
   extra: Record<string, string | boolean | string[] | undefined>,
   cacheRoot: string,
 ): Promise<number> {
@@ -305,5 +312,14 @@ export async function managedMain(
   }
   const log = createLogger("worker", config.log_level, { worker_local_id: workerLocalId, managed: true });
   const cacheDir = config.cache_dir ?? `${cacheRoot}/managed-${workerLocalId}-${Deno.pid}`;
-  return await runManagedWorker({ ipc, workerLocalId, cacheDir, log });
+  let taskUser: TaskUser | null;
+  try {
+    // The manager warned about "root" already.
+    taskUser = await resolveTaskUser(config.task_user, { create: true, warnOptOut: false, log });
+  } catch (error) {
+    if (!(error instanceof TaskUserError)) throw error;
+    log.error("cannot run tasks as the task user", { task_user: config.task_user, error: error.message });
+    return 1;
+  }
+  return await runManagedWorker({ ipc, workerLocalId, cacheDir, log, taskUser: taskUser ?? undefined });
 }

@@ -6,10 +6,16 @@
  * plus the `MITOSIS_*` context. The hook's timeout applies to the whole
  * group: SIGTERM, then SIGKILL after the grace period. Output goes to the
  * suite's `hooks.log` and to the manager log.
+ *
+ * With a task user (the manager runs as root, `shared/exec/task_user.ts`)
+ * the hook runs as that user: the work dir is handed to it just before the
+ * hook starts and taken back (owned by the manager again, so nothing the
+ * hook left can redirect the manager's writes) as soon as it ends.
  */
 import { parseDuration } from "../../shared/config/duration.ts";
 import { describeWaitStatus } from "../../shared/exec/exit_status.ts";
 import { runTaskProcess } from "../../shared/exec/process.ts";
+import { handTo, makeReachable, takeBack, type TaskUser, taskUserEnv } from "../../shared/exec/task_user.ts";
 import { fetchResources } from "../../shared/exec/resources.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import type { HookSpec } from "../../shared/wire/suites.ts";
@@ -42,6 +48,8 @@ export interface HookRun {
   signal: AbortSignal;
   /** Time between SIGTERM and SIGKILL when terminating the group. */
   killGraceMs?: number;
+  /** Run the hook as this user instead of the manager's. */
+  taskUser?: TaskUser;
   log: Logger;
 }
 
@@ -56,6 +64,8 @@ export function hookLogPath(workDir: string): string {
 /** Runs the hook; never throws for the hook's own failures (they are the `failed` outcome). */
 export async function runHook(run: HookRun): Promise<HookOutcome> {
   const log = run.log.child({ hook: run.kind });
+  const user = run.taskUser;
+  if (user !== undefined) await removeLink(hookLogPath(run.workDir)); // left by an earlier hook run as the task user
   const output = await HookOutput.open(hookLogPath(run.workDir), log);
   const name = `${run.kind} hook`;
   const finish = (outcome: HookOutcome): HookOutcome => {
@@ -87,12 +97,15 @@ export async function runHook(run: HookRun): Promise<HookOutcome> {
     if (timeoutMs === null || timeoutMs <= 0) {
       return finish({ kind: "failed", error: `${name} has an invalid timeout ${JSON.stringify(run.hook.timeout)}` });
     }
+    if (user !== undefined) makeReachable(run.workDir, log);
     const result = await runTaskProcess(
       {
         args: run.hook.args,
-        env: hookEnvironment(run.hook, run.context),
+        env: { ...hookEnvironment(run.hook, run.context), ...(user === undefined ? {} : taskUserEnv(user)) },
         cwd: run.workDir,
         onOutput: (stream, chunk) => output.chunk(stream, chunk),
+        user,
+        beforeSpawn: user === undefined ? undefined : () => handTo(run.workDir, user),
       },
       { timeoutMs, killGraceMs: run.killGraceMs, signal: run.signal, log },
     );
@@ -114,5 +127,19 @@ export async function runHook(run: HookRun): Promise<HookOutcome> {
     return finish({ kind: "failed", error: `${name} could not run: ${(error as Error).message}` });
   } finally {
     output.close();
+    if (user !== undefined) {
+      await takeBack(run.workDir).catch((error) =>
+        log.error("cannot take the work dir back from the task user", { error })
+      );
+    }
+  }
+}
+
+/** Removes `path` when it is a symbolic link. */
+async function removeLink(path: string): Promise<void> {
+  try {
+    if ((await Deno.lstat(path)).isSymlink) await Deno.remove(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
 }

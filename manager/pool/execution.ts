@@ -68,6 +68,11 @@ export interface ExecutionSettings {
   restart?: Partial<RestartPolicy>;
   /** Base environment of workers; default this process's, minus secrets. */
   baseEnv?: Record<string, string>;
+  /**
+   * The user workers run tasks as (`--task-user`, see `shared/exec/task_user.ts`);
+   * unset: the worker's own user ("root" when the manager runs as root and opted out).
+   */
+  taskUser?: string;
 }
 
 /** Why an execution ended. */
@@ -518,6 +523,8 @@ class Execution implements PoolExecution {
         String(i),
         "--cache-dir",
         `${this.#workersDir}/${i}`,
+        "--task-user",
+        this.#s.taskUser ?? "root",
       ];
       return { args, env: workerEnv };
     };

@@ -2,7 +2,8 @@
  * Credential resolution for CLI commands: use the cached token of the chosen
  * user (or of the first cached user), check it with `/auth`, and when there
  * is none or the coordinator rejects it, log in with the given or prompted
- * username and password and cache the new token.
+ * username and password and cache the new token (daemons, which keep only
+ * their own token, do not cache it).
  */
 import { ClientError, type MitosisClient } from "../client/client.ts";
 import { findCredential, saveCredential } from "../client/credentials.ts";
@@ -20,6 +21,11 @@ export interface SessionOptions {
   password?: string;
   /** Log in with `retain` (keep older tokens valid). */
   retain: boolean;
+  /**
+   * Write the token of a fresh login to the cache (default true). Daemons
+   * pass false: they keep only their own token, never the user's.
+   */
+  cacheLogins?: boolean;
   prompter: Prompter;
   /** Writes a notice for the person at the terminal (stderr). */
   notice: (text: string) => void;
@@ -66,7 +72,7 @@ export class Session {
     if (name === "") throw new CliError("no username given");
     const secret = password ?? this.#o.password ?? await this.#o.prompter.secret(`Password for ${name}: `);
     const token = await this.#o.client.login(name, secret, this.#o.retain);
-    await this.remember(name, token);
+    if (this.#o.cacheLogins ?? true) await this.remember(name, token);
     return name;
   }
 

@@ -41,6 +41,8 @@ export interface Loaded<T extends FieldTable> {
   unknownKeys: string[];
   /** True when `--help` was given. */
   help: boolean;
+  /** Where each key set explicitly came from: `file PATH`, `env NAME` or `flag --NAME`. */
+  sources: Partial<Record<keyof T, string>>;
 }
 
 /** The environment variable name of a key: `db_url` → `MITOSIS_DB_URL`. */
@@ -167,6 +169,7 @@ export function loadConfig<T extends FieldTable>(section: string, fields: T, opt
     extra,
     unknownKeys,
     help: values.help === true,
+    sources: Object.fromEntries(Object.entries(raw).map(([key, entry]) => [key, entry.source])) as Loaded<T>["sources"],
   };
 }
 

@@ -108,7 +108,7 @@ export async function uploadArtifacts(
   const stopped = () => options.signal?.aborted ? "interrupted" : "timeout";
   for (const { contentType, dir: name } of ARTIFACT_DIRS) {
     if (signal.aborted) return stopped();
-    const file = `${dir.root}/${contentType}.tar.gz`;
+    const file = `${dir.outbox}/${contentType}.tar.gz`;
     let size: number | null;
     try {
       size = await archiveDir(dir.root, name, file);

@@ -2,7 +2,8 @@
  * Runs one task end to end, as the existing Mitosis worker does (SPEC §4
  * "Task execution"), reporting through a `TaskReporter`:
  *
- * 1. fresh work dir `<cache>/<task uuid>/` (see `workdir.ts`);
+ * 1. fresh work dir `<cache>/<task uuid>/` (see `workdir.ts`; mode 0700,
+ *    handed to the task user before step 4 when there is one, `task_user.ts`);
  * 2. resources into `resource/` — failure: `Cancel`, then `Commit {exit_status: 0,
  *    msg: ResourceNotFound | ResourceForbidden | FetchResourceTimeout}`;
  * 3. `watch` — failure: `Cancel`, then `Commit {exit_status: 0, msg: WatchTimeout}`
@@ -33,6 +34,7 @@ import { DEFAULT_KILL_GRACE_MS, runTaskProcess } from "./process.ts";
 import { TaskGoneError, type TaskReporter, WorkerRemovedError } from "./reporter.ts";
 import { DEFAULT_DOWNLOAD_MS, fetchResources } from "./resources.ts";
 import { DEFAULT_WATCH_POLL_MS, waitForWatchedTask } from "./watch.ts";
+import { handTo, type TaskUser, taskUserEnv } from "./task_user.ts";
 import { prepareWorkDir, removeWorkDir, type TaskWorkDir, taskWorkDir } from "./workdir.ts";
 
 /** Settings of the engine; all durations in milliseconds. */
@@ -54,6 +56,8 @@ export interface EngineOptions {
   watchPollMs?: number;
   /** Window of the upload phase (default 600 s). */
   uploadWindowMs?: number;
+  /** Run the task as this user (the worker runs as root); its work dir is handed to it just before it starts. */
+  taskUser?: TaskUser;
 }
 
 /** How a task run ended for the worker. */
@@ -156,12 +160,18 @@ class TaskRun {
       log.warn("task timeout is not a duration; using 10m", { timeout: task.timeout });
       timeoutMs = FALLBACK_TIMEOUT_MS;
     }
+    const user = this.#o.taskUser;
+    const env = taskEnvironment(task, this.#dir, this.#o.baseEnv ?? inheritableEnvironment());
+    if (user !== undefined) Object.assign(env, taskUserEnv(user));
     const process = await runTaskProcess({
       args: task.spec.args,
-      env: taskEnvironment(task, this.#dir, this.#o.baseEnv ?? inheritableEnvironment()),
+      env,
       cwd: this.#dir.root,
       stdoutPath: task.spec.terminal_output ? this.#dir.stdout : undefined,
       stderrPath: task.spec.terminal_output ? this.#dir.stderr : undefined,
+      user,
+      // Resources are in place and the output files open: the task user gets the tree (the worker reads it as root).
+      beforeSpawn: user === undefined ? undefined : () => handTo(this.#dir.root, user),
     }, { timeoutMs, killGraceMs: this.#o.killGraceMs ?? DEFAULT_KILL_GRACE_MS, signal, log });
     if (process.kind === "interrupted") return this.#interrupted();
     const finished = process.kind === "exited";

@@ -15,6 +15,8 @@ export type NewTaskRequest =
 export async function readNewTask(path: string): Promise<NewTaskRequest> {
   let text: string;
   try {
+    // A link could make the worker read (and log) a file the task itself cannot read.
+    if (!(await Deno.lstat(path)).isFile) return { kind: "invalid", reason: `${path} is not a regular file` };
     text = await Deno.readTextFile(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return { kind: "none" };

@@ -24,6 +24,7 @@
  * PID 1 does not reap orphans they linger forever, yet they are dead).
  */
 import type { Logger } from "../log/logger.ts";
+import { dropPrivilegesPrefix, type TaskUser } from "./task_user.ts";
 import { describeWaitStatus, exitCodeStatus, waitStatusOf } from "./exit_status.ts";
 
 /** What to run. */
@@ -39,6 +40,10 @@ export interface ProcessSpec {
   stderrPath?: string;
   /** Receives every chunk of stdout/stderr as it arrives, besides the files (e.g. hooks tee to a log). */
   onOutput?: (stream: "stdout" | "stderr", chunk: Uint8Array) => void;
+  /** Run as this user (through `setpriv`) instead of this process's; see `task_user.ts`. */
+  user?: TaskUser;
+  /** Runs once the output files are open, just before the spawn (e.g. hands the work dir to `user`). */
+  beforeSpawn?: () => Promise<void>;
 }
 
 /** How to supervise it. */
@@ -132,14 +137,15 @@ function findProgram(program: string, path: string | undefined, cwd: string): st
 /** The command running `spec` as the leader of a new process group. */
 function groupLeaderCommand(spec: ProcessSpec, stdio: Pick<Deno.CommandOptions, "stdout" | "stderr">): Deno.Command {
   const common = { env: spec.env, clearEnv: true, cwd: spec.cwd, stdin: "null" as const, ...stdio };
+  const args = spec.user === undefined ? spec.args : [...dropPrivilegesPrefix(spec.user), ...spec.args];
   if (SETSID === undefined) {
-    return new Deno.Command(spec.args[0], { ...common, args: spec.args.slice(1), detached: true });
+    return new Deno.Command(args[0], { ...common, args: args.slice(1), detached: true });
   }
   // `setsid` would report a missing program itself (exit 127); finding it first keeps our own message and log.
   if (findProgram(spec.args[0], spec.env.PATH, spec.cwd) === null) {
     throw new Deno.errors.NotFound(`No such file or directory (os error 2): ${spec.args[0]}`);
   }
-  return new Deno.Command(SETSID, { ...common, args: ["--", ...spec.args] });
+  return new Deno.Command(SETSID, { ...common, args: ["--", ...args] });
 }
 
 /** Pids of the members of group `pgid` that are alive (not zombies). */
@@ -210,19 +216,20 @@ export async function terminateGroup(pgid: number, graceMs: number, log: Logger)
 }
 
 /**
- * Copies a child's output stream into a file (when `path` is set) and to
+ * Copies a child's output stream into `file` (opened at `path` before the
+ * child was spawned, so a task cannot swap the path for a link) and to
  * `onChunk` (when set); `stop` ends the copy early (stream held open by an
  * escapee).
  */
 function copyOutput(
   stream: ReadableStream<Uint8Array>,
   path: string | undefined,
+  file: Deno.FsFile | undefined,
   onChunk: ((chunk: Uint8Array) => void) | undefined,
   log: Logger,
 ) {
   const reader = stream.getReader();
   const done = (async () => {
-    const file = path === undefined ? undefined : await Deno.open(path, { write: true, create: true, truncate: true });
     try {
       for (;;) {
         const { value, done } = await reader.read();
@@ -268,13 +275,19 @@ export async function runTaskProcess(spec: ProcessSpec, options: ProcessRunOptio
   const graceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   if (options.signal?.aborted) return { kind: "interrupted", waitStatus: 0, pid: null };
 
+  const open = (path: string | undefined) =>
+    path === undefined ? undefined : Deno.open(path, { write: true, create: true, truncate: true });
+  const [stdoutFile, stderrFile] = await Promise.all([open(spec.stdoutPath), open(spec.stderrPath)]);
   let child: Deno.ChildProcess;
   try {
+    await spec.beforeSpawn?.();
     child = groupLeaderCommand(spec, {
       stdout: spec.stdoutPath === undefined && spec.onOutput === undefined ? "null" : "piped",
       stderr: spec.stderrPath === undefined && spec.onOutput === undefined ? "null" : "piped",
     }).spawn();
   } catch (error) {
+    stdoutFile?.close();
+    stderrFile?.close();
     const waitStatus = spawnFailureStatus(error);
     log.error("task process could not be spawned", { args: spec.args, error, exit_status: waitStatus });
     const reason = `mitosis-worker: cannot run ${spec.args[0]}: ${(error as Error).message}\n`;
@@ -294,10 +307,10 @@ export async function runTaskProcess(spec: ProcessSpec, options: ProcessRunOptio
   const copies = [
     spec.stdoutPath === undefined && onOutput === undefined
       ? undefined
-      : copyOutput(child.stdout, spec.stdoutPath, tee("stdout"), log),
+      : copyOutput(child.stdout, spec.stdoutPath, stdoutFile, tee("stdout"), log),
     spec.stderrPath === undefined && onOutput === undefined
       ? undefined
-      : copyOutput(child.stderr, spec.stderrPath, tee("stderr"), log),
+      : copyOutput(child.stderr, spec.stderrPath, stderrFile, tee("stderr"), log),
   ].filter((c) => c !== undefined);
 
   let kind: ProcessOutcome["kind"] = "exited";

@@ -3,6 +3,12 @@
  * inherited but PATH, its own HOME and XDG directories (so no real
  * configuration, credential cache or state leaks in or out), and the test
  * process's Deno cache (so a temporary HOME does not empty it).
+ *
+ * Task user: tests run as root, where daemons run tasks and hooks as the
+ * unprivileged `task_user` (default `mitosis-task`), which cannot reach the
+ * tests' 0700 temporary directories. The sandbox therefore opts out with
+ * `MITOSIS_TASK_USER=root`; a test proving the privilege drop passes
+ * `MITOSIS_TASK_USER` itself (e.g. `mitosis-task`) in `extra`.
  */
 import { supervise, type Supervised } from "./process.ts";
 
@@ -26,6 +32,7 @@ export function sandboxEnv(home: string, extra: Record<string, string> = {}): Re
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     RUST_BACKTRACE: "0",
     NO_COLOR: "1",
+    MITOSIS_TASK_USER: "root",
     ...extra,
   };
 }
