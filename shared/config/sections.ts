@@ -39,6 +39,15 @@ export const coordinatorFields = {
   manager_heartbeat_timeout: field.duration("120s", "a node manager silent this long goes Offline"),
   suite_auto_close: field.duration("3m", "an Open suite with no new task this long becomes Closed"),
   ws_ping_interval: field.duration("30s", "WebSocket ping interval towards node managers"),
+  max_request_body: field.size("16MiB", "largest request body accepted (413 beyond); /blobs uploads are exempt"),
+  request_body_timeout: field.duration("30s", "a request body not fully received in this time is refused with 408"),
+  login_max_failures: field.int(
+    10,
+    0,
+    1_000_000,
+    "failed logins per user name and per client address within login_failure_window before 429; 0 = no limit",
+  ),
+  login_failure_window: field.duration("1m", "window over which failed logins are counted"),
   shutdown_secret: field.optionalString("secret for POST /admin/shutdown; random (and logged) when unset", {
     secret: true,
   }),
