@@ -1,7 +1,9 @@
 /**
  * Password storage: clients send the MD5 digest of the password; the
  * coordinator stores a memory-hard scrypt hash of those 16 bytes (node:crypto),
- * never the digest itself.
+ * never the digest itself. A login for a user that does not exist runs the
+ * same scrypt against a dummy hash, so its timing does not tell which user
+ * names exist.
  */
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { Buffer } from "node:buffer";
@@ -34,4 +36,17 @@ export async function verifyPassword(md5: Uint8Array, stored: string): Promise<b
   const expected = Buffer.from(parts[5], "base64");
   const key = await derive(md5, Buffer.from(parts[4], "base64"), N, r, p);
   return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+/** A hash of random bytes with the current cost, made once, for logins of unknown users. */
+let dummyHash: Promise<string> | undefined;
+
+/**
+ * Spends the time of one `verifyPassword` with the current cost and
+ * resolves to false: the check for a user that does not exist.
+ */
+export async function verifyAgainstDummy(md5: Uint8Array): Promise<false> {
+  dummyHash ??= hashPassword(randomBytes(16));
+  await verifyPassword(md5, await dummyHash);
+  return false;
 }

@@ -1,5 +1,8 @@
 /**
  * Public and session endpoints: `/health`, `/login`, `/auth`, `/redis`.
+ * `/login` is throttled per user name and client address (see
+ * `auth/login_throttle.ts`) and costs one scrypt whether or not the user
+ * exists.
  */
 import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "../http/context.ts";
@@ -7,7 +10,8 @@ import { readJson } from "../http/validate.ts";
 import { requireUser } from "../auth/middleware.ts";
 import { forbidden, unauthorized } from "../../shared/errors.ts";
 import { UserLoginReqSchema } from "../../shared/wire/auth.ts";
-import { verifyPassword } from "../auth/passwords.ts";
+import { verifyAgainstDummy, verifyPassword } from "../auth/passwords.ts";
+import { LoginThrottle } from "../auth/login_throttle.ts";
 import { newSignature } from "../auth/tokens.ts";
 import { findUserByName, recordSignIn } from "../users/store.ts";
 
@@ -23,12 +27,29 @@ export function sessionRoutes(deps: AppDeps): Hono<AppEnv> {
 
   app.get("/health", (c) => c.json({ status: "ok" }));
 
+  const throttle = new LoginThrottle({
+    maxFailures: deps.config.login_max_failures,
+    windowMs: deps.config.login_failure_window,
+  });
+
   app.post("/login", async (c) => {
     const req = await readJson(c, UserLoginReqSchema);
+    const address = remoteAddress(c);
+    const wait = throttle.retryAfterSeconds(req.username, address);
+    if (wait > 0) {
+      deps.log.warn("login throttled", { user: req.username, remote: address, retry_after_s: wait });
+      c.header("Retry-After", String(wait));
+      return c.json({ msg: `too many failed logins: try again in ${wait} s` }, 429);
+    }
     const user = await findUserByName(deps.sql, req.username);
-    if (user === null || !(await verifyPassword(new Uint8Array(req.md5_password), user.encrypted_password))) {
+    const md5 = new Uint8Array(req.md5_password);
+    const valid = user === null ? await verifyAgainstDummy(md5) : await verifyPassword(md5, user.encrypted_password);
+    if (user === null || !valid) {
+      throttle.recordFailure(req.username, address);
+      deps.log.info("login failed", { user: req.username, remote: address });
       throw unauthorized("wrong username or password");
     }
+    throttle.recordSuccess(req.username);
     if (user.state !== 0) throw forbidden(`user ${user.username} is ${user.state === 1 ? "locked" : "deleted"}`);
     const signature = req.retain ? user.auth_signature : newSignature();
     await recordSignIn(deps.sql, user.id, signature, remoteAddress(c));
