@@ -86,7 +86,7 @@ test("attachments: upload, query, metadata, download and delete", async () => {
   assertEquals(listed.count, 1);
   assertEquals(listed.group_name, "alice");
   assertEquals(listed.attachments.map((a) => [a.key, a.size, a.content_type]), [
-    ["data/hello.txt", 11, "application/octet-stream"],
+    ["data/hello.txt", 11, "NoSet"],
   ]);
   const counted = await call(coord.url, "POST", "/groups/alice/attachments/query", {
     token: alice,

@@ -46,8 +46,15 @@ export const ArtifactsDeleteByUuidsRespSchema = z.object({
   failed_uuids: z.array(z.uuid()),
 });
 
-/** Attachment content type (only one exists). */
-export const ATTACHMENT_CONTENT_TYPES = ["application/octet-stream"] as const;
+/**
+ * Attachment content types in database code order (only one exists): spelled
+ * `NoSet` as v0.6.8's code writes it (its OpenAPI document says
+ * `application/octet-stream`, which is still read).
+ */
+export const ATTACHMENT_CONTENT_TYPES = ["NoSet"] as const;
+
+/** An attachment content type as read: `NoSet`, or the OpenAPI document's `application/octet-stream`. */
+export const AttachmentContentTypeSchema = z.enum([...ATTACHMENT_CONTENT_TYPES, "application/octet-stream"]);
 
 /** An attachment key: under 1024 chars with the group, no `/./`, `/../` or `//`. */
 export const AttachmentKeySchema = z.string().min(1, "must not be empty").max(1000).refine(
@@ -63,7 +70,7 @@ export const UploadAttachmentReqSchema = z.object({
 
 /** `GET /groups/{g}/attachments/{key}` response. */
 export const AttachmentMetadataSchema = z.object({
-  content_type: z.enum(ATTACHMENT_CONTENT_TYPES),
+  content_type: AttachmentContentTypeSchema,
   size: z.number().int(),
   created_at: z.string(),
   updated_at: z.string(),
