@@ -75,6 +75,8 @@ class ScriptedManager implements AsyncDisposable {
     this.peer = peer;
     this.requests.push(request);
     switch (request.type) {
+      case "Hello": // any secret will do here: tests/manager_ipc_auth.test.ts proves the manager checks it
+        return { type: "HelloReply", request_id: request.request_id };
       case "FetchTask": {
         const task = this.tasks.shift() ?? null;
         if (task === null) await new Promise((resolve) => setTimeout(resolve, 200));

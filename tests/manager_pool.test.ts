@@ -505,9 +505,14 @@ test("TaskState is answered only for the task the worker's task watches; unknown
       return Promise.reject(new ClientError(404, `task ${uuid} not found`));
     },
   });
-  const peer = { id: 1, control: () => {}, closed: new Promise<void>(() => {}) };
+  const peer = { id: 1, control: () => {}, close: () => {}, closed: new Promise<void>(() => {}) };
   const state = (task_uuid: string) =>
     service.onRequest(peer, { type: "TaskState", request_id: 2, worker_local_id: 0, task_uuid });
+  service.expectWorker(0, "secret-0");
+  assertEquals(
+    (await service.onRequest(peer, { type: "Hello", request_id: 0, worker_local_id: 0, secret: "secret-0" })).type,
+    "HelloReply",
+  );
   try {
     // No task yet: refused.
     assertEquals(await state(watched), {

@@ -6,7 +6,8 @@
  * workers (`shared/exec/`).
  *
  * - `ADDR` is `[backend:]address` (`unix:/path/ipc.sock`; no prefix means
- *   `unix`).
+ *   `unix`). The first request is `Hello` with the secret the manager put in
+ *   `MITOSIS_WORKER_SECRET`; a refusal ends the worker (exit 1).
  * - Tasks inherit the worker's environment plus `MITOSIS_WORKER_PID` (this
  *   process) and `MITOSIS_WORKER_LOCAL_ID`; work dirs live under
  *   `--cache-dir` (the manager passes one per worker), removed at exit.
@@ -30,6 +31,7 @@ import { killAllTaskGroupsSync } from "../shared/exec/process.ts";
 import { makeReachable, resolveTaskUser, type TaskUser, TaskUserError } from "../shared/exec/task_user.ts";
 import { IPC_BACKEND_NAMES, type IpcBackendName, selectTransport } from "../shared/ipc/select.ts";
 import type { IpcClient } from "../shared/ipc/transport.ts";
+import { WORKER_SECRET_ENV } from "../shared/ipc/worker_secret.ts";
 import { createLogger, type Logger, type LogLevel } from "../shared/log/logger.ts";
 import type { WorkerControl } from "../shared/wire/ipc.ts";
 import type { ManagedTask } from "../shared/wire/manager_ws.ts";
@@ -53,6 +55,8 @@ export interface ManagedWorkerOptions {
   cacheDir: string;
   /** Tasks run as this user (the worker runs as root); see `shared/exec/task_user.ts`. */
   taskUser?: TaskUser;
+  /** The secret proving to the manager that it spawned this worker (`MITOSIS_WORKER_SECRET`). */
+  secret: string;
   log: Logger;
 }
 
@@ -124,6 +128,13 @@ class ManagedWorker {
       this.#log.error("cannot connect to the node manager", { ipc: this.#o.ipc, error });
       return 1;
     }
+    const refused = await this.#hello(client);
+    if (refused !== null) {
+      this.#log.error("the node manager refused this worker", { ipc: this.#o.ipc, error: refused });
+      this.#leaving = true;
+      client.close();
+      return 1;
+    }
     this.#log.info("managed worker connected to its manager", { ipc: this.#o.ipc, pid: Deno.pid });
     let managerLost = false;
     client.closed.then(() => {
@@ -162,6 +173,22 @@ class ManagedWorker {
       });
     }
     return managerLost ? 1 : 0;
+  }
+
+  /** Says `Hello` with the secret from the manager; resolves null when accepted, else why not. */
+  async #hello(client: IpcClient): Promise<string | null> {
+    try {
+      const reply = await client.request({
+        type: "Hello",
+        request_id: this.#ids.next(),
+        worker_local_id: this.#o.workerLocalId,
+        secret: this.#o.secret,
+      });
+      if (reply.type === "HelloReply") return null;
+      return reply.type === "Error" ? reply.msg : `unexpected reply ${reply.type}`;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
   }
 
   async #loop(client: IpcClient): Promise<void> {
@@ -321,5 +348,6 @@ export async function managedMain(
     log.error("cannot run tasks as the task user", { task_user: config.task_user, error: error.message });
     return 1;
   }
-  return await runManagedWorker({ ipc, workerLocalId, cacheDir, log, taskUser: taskUser ?? undefined });
+  const secret = Deno.env.get(WORKER_SECRET_ENV) ?? "";
+  return await runManagedWorker({ ipc, workerLocalId, cacheDir, log, taskUser: taskUser ?? undefined, secret });
 }

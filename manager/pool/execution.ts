@@ -33,6 +33,7 @@
  * server cannot listen); no worker runs then and nothing was fetched.
  */
 import { WITHHELD_VARIABLES } from "../../shared/exec/env.ts";
+import { newWorkerSecret, WORKER_SECRET_ENV } from "../../shared/ipc/worker_secret.ts";
 import type { IpcServer, IpcTransport } from "../../shared/ipc/transport.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import type { ManagedTask } from "../../shared/wire/manager_ws.ts";
@@ -123,12 +124,18 @@ export function startSuiteExecution(options: SuiteExecutionOptions, settings: Ex
   return new Execution(options, settings);
 }
 
-/** The IPC address for a suite's work dir. */
-function ipcAddress(workDir: string): string {
+/**
+ * The IPC address for a suite's work dir (mode 0700). When that path is too
+ * long for a Unix socket, the socket goes into a fresh private (0700)
+ * directory under the runtime or temp dir, returned as `privateDir` for
+ * removal at the end.
+ */
+function ipcAddress(workDir: string): { address: string; privateDir: string | null } {
   const preferred = `${workDir.replace(/\/+$/, "")}/ipc.sock`;
-  if (preferred.length <= MAX_SOCKET_PATH) return preferred;
+  if (preferred.length <= MAX_SOCKET_PATH) return { address: preferred, privateDir: null };
   const tmp = Deno.env.get("XDG_RUNTIME_DIR") || Deno.env.get("TMPDIR") || "/tmp";
-  return `${tmp}/mitosis-${crypto.randomUUID().slice(0, 8)}.sock`;
+  const privateDir = Deno.makeTempDirSync({ dir: tmp, prefix: "mitosis-ipc-" });
+  return { address: `${privateDir}/ipc.sock`, privateDir };
 }
 
 /** Whether a committed result counts as a success. */
@@ -147,6 +154,8 @@ class Execution implements PoolExecution {
   readonly #failures: FailureTracker;
   readonly #workersDir: string;
   readonly #address: string;
+  /** The private directory holding the socket when the work dir's path is too long; removed at the end. */
+  readonly #socketDir: string | null;
   /** Reports to the coordinator in flight (failures, cancellations, returns). */
   readonly #pending = new Set<Promise<unknown>>();
   /** Tasks to hand back at the end (their workers were stopped). */
@@ -171,7 +180,9 @@ class Execution implements PoolExecution {
     this.#s = settings;
     this.#log = settings.log.child({ suite: options.suite.uuid });
     this.#workersDir = `${options.workDir.replace(/\/+$/, "")}/workers`;
-    this.#address = ipcAddress(options.workDir);
+    const ipc = ipcAddress(options.workDir);
+    this.#address = ipc.address;
+    this.#socketDir = ipc.privateDir;
     this.#finishedPromise = new Promise((resolve) => this.#finished = resolve);
     this.#failures = new FailureTracker(options.link, this.#log);
     this.#buffer = new PrefetchBuffer({
@@ -466,6 +477,11 @@ class Execution implements PoolExecution {
     await this.#returnTasks(this.#toReturn.splice(0), "not run by this manager");
     await Promise.all(this.#pending);
     await server.close();
+    if (this.#socketDir !== null) {
+      await Deno.remove(this.#socketDir, { recursive: true }).catch((error) => {
+        this.#log.warn("cannot remove the IPC socket's directory", { path: this.#socketDir, error });
+      });
+    }
     await Deno.remove(this.#workersDir, { recursive: true }).catch((error) => {
       if (!(error instanceof Deno.errors.NotFound)) {
         this.#log.warn("cannot remove the workers' directory", { path: this.#workersDir, error });
@@ -511,7 +527,14 @@ class Execution implements PoolExecution {
     for (const name of WITHHELD_VARIABLES) delete env[name];
     const ipc = `${this.#s.ipc.name}:${this.#address}`;
     return (i) => {
-      const workerEnv: Record<string, string> = { ...env, MITOSIS_WORKER_LOCAL_ID: String(i) };
+      // A fresh secret per spawn: the worker proves with it who it is in its IPC Hello.
+      const secret = newWorkerSecret();
+      this.#service.expectWorker(i, secret);
+      const workerEnv: Record<string, string> = {
+        ...env,
+        MITOSIS_WORKER_LOCAL_ID: String(i),
+        [WORKER_SECRET_ENV]: secret,
+      };
       if (gpuMasks[i] !== null) workerEnv.CUDA_VISIBLE_DEVICES = gpuMasks[i]!;
       const args = [
         ...(taskset === null ? [] : tasksetPrefix(taskset, cpu.sets[i] ?? null)),

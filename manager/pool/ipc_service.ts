@@ -25,10 +25,17 @@
  * - `Heartbeat` → acknowledged.
  *
  * A worker is identified by its `worker_local_id`; one connection may only
- * speak for one worker.
+ * speak for one worker. Its first request must be `Hello` with the secret
+ * the manager drew when it spawned that worker (`expectWorker`): a first
+ * request that is not `Hello`, a wrong secret, a `worker_local_id` the
+ * manager did not spawn (or whose worker has exited) and a second connection
+ * for a worker that is connected all get `Error`, and the connection is
+ * closed. Any process of the manager's uid can reach the socket; only the
+ * workers it spawned know their secret.
  */
 import { ClientError } from "../../shared/client/errors.ts";
 import type { IpcHandler, IpcPeer } from "../../shared/ipc/transport.ts";
+import { secretsEqual } from "../../shared/ipc/worker_secret.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import type { ManagerReply, ValidWorkerRequest } from "../../shared/wire/ipc.ts";
 import type { ManagedTask } from "../../shared/wire/manager_ws.ts";
@@ -121,6 +128,8 @@ export class IpcService implements IpcHandler {
   readonly #chains = new Map<number, Promise<unknown>>();
   /** Reports acknowledged to workers and still travelling to the coordinator. */
   readonly #travelling = new Set<Promise<void>>();
+  /** The secret of each worker spawned and not yet exited. */
+  readonly #secrets = new Map<number, string>();
 
   constructor(options: IpcServiceOptions) {
     this.#o = options;
@@ -156,11 +165,17 @@ export class IpcService implements IpcHandler {
     return assignment;
   }
 
+  /** Worker `workerLocalId` is being spawned with `secret`: its `Hello` must carry it. */
+  expectWorker(workerLocalId: number, secret: string): void {
+    this.#secrets.set(workerLocalId, secret);
+  }
+
   /**
-   * The worker process `workerLocalId` exited: its connection is dead, and
-   * its assignment (returned) ends.
+   * The worker process `workerLocalId` exited: its connection is dead, its
+   * secret is void, and its assignment (returned) ends.
    */
   workerExited(workerLocalId: number): Assignment | undefined {
+    this.#secrets.delete(workerLocalId);
     const peer = this.#workerPeer.get(workerLocalId);
     if (peer !== undefined) {
       this.#deadPeers.add(peer.id);
@@ -197,10 +212,10 @@ export class IpcService implements IpcHandler {
   }
 
   async onRequest(peer: IpcPeer, request: ValidWorkerRequest): Promise<ManagerReply> {
+    if (request.type === "Hello") return this.#hello(peer, request);
     const bound = this.#peerWorker.get(peer.id);
     if (bound === undefined) {
-      this.#peerWorker.set(peer.id, request.worker_local_id);
-      this.#workerPeer.set(request.worker_local_id, peer);
+      return this.#refuse(peer, request, `the first request of a connection must be Hello, not ${request.type}`);
     } else if (bound !== request.worker_local_id) {
       return {
         type: "Error",
@@ -220,6 +235,35 @@ export class IpcService implements IpcHandler {
       case "Heartbeat":
         return { type: "HeartbeatReply", request_id: request.request_id };
     }
+  }
+
+  /** Binds the connection to the worker whose secret it proved. */
+  #hello(peer: IpcPeer, request: Extract<ValidWorkerRequest, { type: "Hello" }>): ManagerReply {
+    const id = request.worker_local_id;
+    if (this.#peerWorker.has(peer.id)) return this.#refuse(peer, request, "this connection has already said Hello");
+    const expected = this.#secrets.get(id);
+    if (expected === undefined) return this.#refuse(peer, request, `worker ${id} is not a worker this manager runs`);
+    if (!secretsEqual(request.secret, expected)) return this.#refuse(peer, request, `wrong secret for worker ${id}`);
+    const current = this.#workerPeer.get(id);
+    if (current !== undefined && !this.#deadPeers.has(current.id)) {
+      return this.#refuse(peer, request, `worker ${id} is already connected`);
+    }
+    this.#peerWorker.set(peer.id, id);
+    this.#workerPeer.set(id, peer);
+    this.#o.log.debug("managed worker authenticated", { peer: peer.id, worker_local_id: id });
+    return { type: "HelloReply", request_id: request.request_id };
+  }
+
+  /** Answers `Error` and closes the connection (logged as a warning: someone may be impersonating a worker). */
+  #refuse(peer: IpcPeer, request: ValidWorkerRequest, msg: string): ManagerReply {
+    this.#o.log.warn("IPC connection refused", {
+      peer: peer.id,
+      type: request.type,
+      worker_local_id: request.worker_local_id,
+      error: msg,
+    });
+    peer.close();
+    return { type: "Error", request_id: request.request_id, msg };
   }
 
   async #fetchTask(peer: IpcPeer, requestId: number, workerLocalId: number): Promise<ManagerReply> {

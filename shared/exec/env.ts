@@ -3,10 +3,11 @@
  * secrets), then the task's `envs`, then the `MITO_*` variables, which win.
  */
 import type { WorkerTaskResp } from "../wire/workers.ts";
+import { WORKER_SECRET_ENV } from "../ipc/worker_secret.ts";
 import type { TaskWorkDir } from "./workdir.ts";
 
-/** Variables of the worker's environment never passed to tasks. */
-export const WITHHELD_VARIABLES: readonly string[] = ["MITOSIS_PASSWORD"];
+/** Variables of the worker's environment never passed to tasks (a managed worker's IPC secret included). */
+export const WITHHELD_VARIABLES: readonly string[] = ["MITOSIS_PASSWORD", WORKER_SECRET_ENV];
 
 /** The worker's environment without `WITHHELD_VARIABLES`. */
 export function inheritableEnvironment(): Record<string, string> {

@@ -15,6 +15,11 @@ export interface IpcPeer {
   control(message: WorkerControl): void;
   /** Resolves when the worker disconnects or dies. */
   readonly closed: Promise<void>;
+  /**
+   * Closes the connection once the replies already sent or being answered
+   * have gone out (e.g. after refusing a worker's `Hello`).
+   */
+  close(): void;
 }
 
 /** What the manager does with worker traffic. */

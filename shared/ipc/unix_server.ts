@@ -70,6 +70,13 @@ class UnixPeer implements IpcPeer {
       this.#log.debug("IPC control message dropped: peer gone", { type: message.type, error });
     });
   }
+
+  /** Set by `close()`: the server closes the connection once the current reply is sent. */
+  closeRequested = false;
+
+  close(): void {
+    this.closeRequested = true;
+  }
 }
 
 /** A listening `unix` transport server. */
@@ -182,7 +189,7 @@ export class UnixServer implements IpcServer {
   }
 
   /** Runs the handler for one request and sends its reply (or an `Error`). */
-  async #answer(peer: IpcPeer, framed: FramedConn, request: ValidWorkerRequest, log: Logger): Promise<void> {
+  async #answer(peer: UnixPeer, framed: FramedConn, request: ValidWorkerRequest, log: Logger): Promise<void> {
     let reply: ManagerReply;
     try {
       reply = await this.#handler.onRequest(peer, request);
@@ -190,16 +197,21 @@ export class UnixServer implements IpcServer {
       log.error("IPC request handler failed", { type: request.type, request_id: request.request_id, error });
       reply = { type: "Error", request_id: request.request_id, msg: `internal error handling ${request.type}` };
     }
-    this.#reply(framed, reply, log);
+    const sent = this.#reply(framed, reply, log);
+    if (peer.closeRequested) {
+      await sent;
+      log.debug("IPC connection closed by the manager", { type: request.type, reply: reply.type });
+      framed.close();
+    }
   }
 
-  /** Sends a reply; one too large is replaced by an `Error`, one to a gone peer is dropped. */
-  #reply(framed: FramedConn, reply: ManagerReply, log: Logger): void {
-    framed.send(reply).catch((error) => {
+  /** Sends a reply; one too large is replaced by an `Error`, one to a gone peer is dropped. Resolves once settled. */
+  #reply(framed: FramedConn, reply: ManagerReply, log: Logger): Promise<void> {
+    return framed.send(reply).catch((error) => {
       if (error instanceof FrameTooLargeError) {
         log.error("IPC reply too large", { type: reply.type, request_id: reply.request_id, error });
         const msg = `${reply.type} of ${error.bytes} bytes exceeds the IPC message limit of ${error.limit} bytes`;
-        this.#reply(framed, { type: "Error", request_id: reply.request_id, msg }, log);
+        return this.#reply(framed, { type: "Error", request_id: reply.request_id, msg }, log);
       } else if (error instanceof ConnectionClosedError) {
         log.debug("IPC reply dropped: peer gone", { type: reply.type, request_id: reply.request_id });
       } else {

@@ -1,5 +1,9 @@
 /**
- * Manager ↔ managed-worker IPC messages (SPEC §7). Workers send requests
+ * Manager ↔ managed-worker IPC messages (SPEC §7). A worker's first request
+ * is `Hello` with the secret its manager gave it at spawn
+ * (`shared/ipc/worker_secret.ts`); the manager answers any other first
+ * request, a wrong secret, a worker it did not spawn or one already
+ * connected with `Error` and closes the connection. Workers then send requests
  * (`FetchTask`, `ReportTask`, `Heartbeat`, and `ResourceUrl` / `TaskState`
  * for what an independent worker would ask the coordinator) and get one
  * reply each, matched by
@@ -16,6 +20,13 @@ const WorkerLocalId = z.number().int().min(0).max(65_535);
 
 /** Worker → manager requests. */
 export const WorkerRequestSchema = z.discriminatedUnion("type", [
+  /** The first request of a connection: which worker speaks, proven by its spawn secret. */
+  z.object({
+    type: z.literal("Hello"),
+    request_id: RequestId,
+    worker_local_id: WorkerLocalId,
+    secret: z.string().max(256),
+  }),
   z.object({ type: z.literal("FetchTask"), request_id: RequestId, worker_local_id: WorkerLocalId }),
   z.object({
     type: z.literal("ReportTask"),
@@ -48,6 +59,8 @@ export type ValidWorkerRequest = z.output<typeof WorkerRequestSchema>;
 
 /** Manager → worker replies (one per request, same `request_id`). */
 export const ManagerReplySchema = z.discriminatedUnion("type", [
+  /** The `Hello` was accepted: this connection speaks for that worker. */
+  z.object({ type: z.literal("HelloReply"), request_id: RequestId }),
   /** `task: null` means nothing to run right now: ask again later (or wait for Shutdown). */
   z.object({ type: z.literal("FetchTaskReply"), request_id: RequestId, task: ManagedTaskSchema.nullable() }),
   z.object({
