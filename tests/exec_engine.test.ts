@@ -9,6 +9,7 @@ import { runTaskProcess } from "../shared/exec/process.ts";
 import { describeWaitStatus, waitStatusOf } from "../shared/exec/exit_status.ts";
 import { isReached, watchProgress } from "../shared/exec/watch.ts";
 import { resolveResourcePath } from "../shared/exec/resources.ts";
+import { resolveTaskUser } from "../shared/exec/task_user.ts";
 import { createLogger } from "../shared/log/logger.ts";
 import type { LogLevel } from "../shared/log/logger.ts";
 import { assertEquals, assertTrue } from "./support/assert.ts";
@@ -243,6 +244,58 @@ test("an invalid new_task.json commits SubmitNewTaskFailed", async () => {
   const outcome = await runTask(task, f.reporter, { cacheDir: f.cacheDir, log });
   assertEquals(outcome, { kind: "committed", result: { exit_status: 0, msg: "SubmitNewTaskFailed" } });
   assertEquals(f.reporter.opNames, ["Finish", "Commit"]);
+});
+
+test("a task's work dir and its subdirectories are private to the worker's user (0700)", async () => {
+  await using f = await fixture();
+  const task = makeTask({
+    args: ["sh", "-c", `stat -c '%n %a' . result exec-log std-log resource > "$MITO_RESULT_DIR/modes"`],
+  });
+  const outcome = await runTask(task, f.reporter, { cacheDir: f.cacheDir, log });
+  assertEquals(outcome, { kind: "committed", result: { exit_status: 0, msg: null } });
+  const files = await upload(f.blobs, "result");
+  assertEquals(files.get("result/modes")?.trim().split("\n"), [
+    ". 700",
+    "result 700",
+    "exec-log 700",
+    "std-log 700",
+    "resource 700",
+  ]);
+});
+
+test("a new_task.json that is a symbolic link is refused, not followed", async () => {
+  await using f = await fixture();
+  const elsewhere = `${f.cacheDir}/elsewhere.json`;
+  await Deno.writeTextFile(elsewhere, JSON.stringify({ group_name: "team", task_spec: { args: ["true"] } }));
+  const task = makeTask({ args: ["ln", "-s", elsewhere, "new_task.json"] });
+  const outcome = await runTask(task, f.reporter, { cacheDir: f.cacheDir, log });
+  assertEquals(outcome, { kind: "committed", result: { exit_status: 0, msg: "SubmitNewTaskFailed" } });
+  assertEquals(f.reporter.opNames, ["Finish", "Commit"]);
+});
+
+test("as root with a task user, links a task plants in its work dir do not redirect the worker's writes", async () => {
+  await using f = await fixture();
+  const taskUser = await resolveTaskUser("mitosis-task", { create: true, warnOptOut: false, log });
+  assertTrue(taskUser !== null, "these tests run as root");
+  await Deno.chmod(f.cacheDir, 0o711);
+  const victim = `${f.cacheDir}/victim`;
+  await Deno.writeTextFile(victim, "precious\n", { mode: 0o600 });
+  const task = makeTask({
+    terminal_output: true,
+    args: [
+      "sh",
+      "-c",
+      `id -u > result/uid; ln -s ${victim} result.tar.gz; rm std-log/stdout.log; ln -s ${victim} std-log/stdout.log; ` +
+      `echo overwritten; cat ${victim} > /dev/null 2>&1 || echo denied > result/victim`,
+    ],
+  });
+  const outcome = await runTask(task, f.reporter, { cacheDir: f.cacheDir, log, taskUser });
+  assertEquals(outcome, { kind: "committed", result: { exit_status: 0, msg: null } });
+  assertEquals(await Deno.readTextFile(victim), "precious\n");
+  const files = await upload(f.blobs, "result");
+  assertEquals(files.get("result/uid")?.trim(), String(taskUser.uid));
+  assertEquals(files.get("result/victim")?.trim(), "denied");
+  assertEquals((await Array.fromAsync(Deno.readDir(f.cacheDir))).map((e) => e.name), ["victim"]);
 });
 
 test("resources are downloaded into resource/<local_path> before the task runs", async () => {
