@@ -14,7 +14,7 @@ import { ConfigError, loadConfig, renderHelp } from "../shared/config/load.ts";
 import { managerFields } from "../shared/config/sections.ts";
 import { killAllTaskGroupsSync } from "../shared/exec/process.ts";
 import { resolveTaskUser, type TaskUser, TaskUserError } from "../shared/exec/task_user.ts";
-import { warnIfPasswordOnCommandLine } from "../worker/login.ts";
+import { warnIfPasswordOnCommandLine, warnIfPasswordReadable } from "../worker/login.ts";
 import { createLogger } from "../shared/log/logger.ts";
 import type { CoordinatorPush } from "../shared/wire/manager_ws.ts";
 import { parseDuration } from "../shared/config/duration.ts";
@@ -73,6 +73,11 @@ async function main(): Promise<number> {
   if (loaded.configFile) log.info("configuration file loaded", { path: loaded.configFile });
   for (const key of loaded.unknownKeys) log.warn("unknown configuration key ignored", { key: `manager.${key}` });
   warnIfPasswordOnCommandLine(loaded.sources.password, log);
+  warnIfPasswordReadable({
+    configFile: loaded.configFile,
+    passwordSource: loaded.sources.password,
+    passwordFile: loaded.config.password_file,
+  }, log);
   let taskUser: TaskUser | null;
   try {
     taskUser = await resolveTaskUser(config.task_user, { create: true, warnOptOut: true, log });

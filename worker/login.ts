@@ -68,6 +68,35 @@ export function warnIfPasswordOnCommandLine(source: string | undefined, log: Log
 }
 
 /**
+ * Logs a warning for each file holding the password (the config file when
+ * it sets `password`, the `password_file`) that users other than its owner
+ * may read: task code and other local users could read the password there.
+ */
+export function warnIfPasswordReadable(
+  files: { configFile?: string; passwordSource?: string; passwordFile?: string },
+  log: Logger,
+): void {
+  const paths = [
+    files.passwordSource?.startsWith("file ") ? files.configFile : undefined,
+    files.passwordFile,
+  ];
+  for (const path of paths) {
+    if (path === undefined) continue;
+    try {
+      const mode = Deno.statSync(path).mode ?? 0;
+      if ((mode & 0o077) !== 0) {
+        log.warn("a file holding the password is readable by other users; chmod 600 it", {
+          path,
+          mode: (mode & 0o777).toString(8),
+        });
+      }
+    } catch {
+      // A missing password file is reported when it is read.
+    }
+  }
+}
+
+/**
  * The configured password: `password` (flag, env or config), else the
  * first line of `password_file`; undefined when neither is set. Throws
  * `LoginError` when the file cannot be read.

@@ -22,7 +22,7 @@ import { makeReachable, resolveTaskUser, type TaskUser, TaskUserError } from "..
 import { createLogger, type Logger } from "../shared/log/logger.ts";
 import { runHeartbeat } from "./heartbeat.ts";
 import { HttpTaskReporter } from "./http_reporter.ts";
-import { userToken, warnIfPasswordOnCommandLine, type WorkerConfig } from "./login.ts";
+import { userToken, warnIfPasswordOnCommandLine, warnIfPasswordReadable, type WorkerConfig } from "./login.ts";
 import { runTaskLoop } from "./loop.ts";
 import { MANAGED_FLAGS, managedMain } from "./managed.ts";
 import { register } from "./register.ts";
@@ -80,6 +80,11 @@ async function main(): Promise<number> {
   if (loaded.configFile) log.info("configuration file loaded", { path: loaded.configFile });
   for (const key of loaded.unknownKeys) log.warn("unknown configuration key ignored", { key: `worker.${key}` });
   warnIfPasswordOnCommandLine(loaded.sources.password, log);
+  warnIfPasswordReadable({
+    configFile: loaded.configFile,
+    passwordSource: loaded.sources.password,
+    passwordFile: config.password_file,
+  }, log);
   let taskUser: TaskUser | null;
   try {
     taskUser = await resolveTaskUser(config.task_user, { create: true, warnOptOut: true, log });
