@@ -47,12 +47,35 @@ test("a worker of group A never gets group B's tasks", async () => {
     body: { relations: { bob: "Write" } },
   });
   assertEquals(roles.status, 403, "bob has no admin relation to alice's worker");
+  // Alice administers her worker but has no role in bob's group: she cannot put it there.
+  const outsider = await call(coord.url, "PUT", `/workers/${aliceWorker.uuid}/groups`, {
+    token: alice,
+    body: { relations: { bob: "Write" } },
+  });
+  assertEquals(outsider.status, 403, outsider.text);
+  assertEquals(await aliceWorker.fetch(), null);
+  // Once bob makes her a Write member, she may share her worker with his group.
+  const member = await call(coord.url, "PUT", "/groups/bob/users", {
+    token: bob,
+    body: { relations: { alice: "Write" } },
+  });
+  assertEquals(member.status, 200, member.text);
   const shared = await call(coord.url, "PUT", `/workers/${aliceWorker.uuid}/groups`, {
     token: alice,
     body: { relations: { bob: "Write" } },
   });
   assertEquals(shared.status, 200);
-  assertTrue((await aliceWorker.fetch()) !== null);
+  const first = await aliceWorker.fetch();
+  assertTrue(first !== null);
+  await aliceWorker.complete(first!);
+  // Removed from the group, her worker stops serving it although the group→worker role is still there.
+  await submit(coord.url, bob, noopTask("bob"));
+  const removed = await call(coord.url, "DELETE", "/groups/bob/users?users=alice", { token: bob });
+  assertEquals(removed.status, 200, removed.text);
+  assertEquals(await aliceWorker.fetch(), null);
+  const [row] = await coord.sql`SELECT count(*)::int AS n FROM group_worker gw JOIN groups g ON g.id = gw.group_id
+    WHERE g.group_name = 'bob'`;
+  assertEquals(row.n, 1);
 });
 
 test("higher priority first, then older first", async () => {

@@ -47,7 +47,12 @@ test("workers can be queried, inspected, retagged, relabelled and given roles", 
   const [row] = await coord.sql`SELECT tags, labels FROM workers WHERE worker_id = ${w2.uuid}`;
   assertEquals({ ...row }, { tags: ["cpu", "big"], labels: ["l"] });
 
-  // Roles: alice shares her worker with bob's group, then removes it again.
+  // Roles: alice shares her worker with bob's group (she needs Write there first), then removes it again.
+  assertEquals(
+    (await call(coord.url, "PUT", "/groups/bob/users", { token: bob, body: { relations: { alice: "Write" } } }))
+      .status,
+    200,
+  );
   assertEquals(
     (await call(coord.url, "PUT", `/workers/${w1.uuid}/groups`, {
       token: alice,

@@ -71,14 +71,24 @@ export async function registrationGroupRoles(
   return roles;
 }
 
-/** Group ids of the named groups (404 for an unknown one), keeping each name's role. */
-export async function groupRolesByName(
+/**
+ * The roles (by group id) a grant on a worker or manager gives the named
+ * groups (404 for an unknown one). The caller must hold Write or Admin in
+ * every group named (site admins: any group), so nobody can put their own
+ * runner into a group they do not belong to and run its tasks (403).
+ */
+export async function grantableGroupRoles(
   db: Db,
+  user: AuthUser,
   relations: Readonly<Record<string, GroupWorkerRole>>,
 ): Promise<Map<number, GroupWorkerRole>> {
   const roles = new Map<number, GroupWorkerRole>();
   for (const [name, role] of Object.entries(relations)) {
-    roles.set((await getGroupByName(db, name)).id, role);
+    const group = await getGroupByName(db, name);
+    if (!roleAtLeast(await effectiveRole(db, user, group.id), "Write")) {
+      throw forbidden(`Write role in group ${group.group_name} required to grant it a role`);
+    }
+    roles.set(group.id, role);
   }
   return roles;
 }

@@ -21,6 +21,21 @@ export async function markSuiteStarted(db: Db, managerId: number, suiteUuid: str
   return result.count > 0;
 }
 
+/**
+ * Whether a manager has any standing with a suite: it is assigned the suite,
+ * is linked to it (UserSpecified or TagMatched), or holds one of its tasks.
+ * Messages about a suite from any other manager are refused.
+ */
+export async function managerRelatedToSuite(db: Db, managerId: number, suiteUuid: string): Promise<boolean> {
+  const [row] = await db<{ ok: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM node_managers m WHERE m.id = ${managerId} AND m.assigned_task_suite_id = s.id)
+      OR EXISTS (SELECT 1 FROM task_suite_managers l WHERE l.task_suite_id = s.id AND l.node_manager_id = ${managerId})
+      OR EXISTS (SELECT 1 FROM active_tasks t WHERE t.task_suite_id = s.id AND t.assigned_manager = ${managerId})
+      AS ok
+    FROM task_suites s WHERE s.uuid = ${suiteUuid}`;
+  return row?.ok === true;
+}
+
 /** What releasing a manager from a suite changed. */
 export interface SuiteRelease {
   /** False when the suite does not exist. */

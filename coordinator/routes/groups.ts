@@ -1,6 +1,6 @@
 /**
  * Group endpoints: creation, details, and membership management (group
- * Admins only).
+ * Admins and site admins).
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -25,10 +25,10 @@ import {
 } from "../groups/store.ts";
 import type { Context } from "hono";
 
-/** Loads the group named in the path and checks the caller is one of its Admins. */
+/** Loads the group named in the path and checks the caller is one of its Admins (or a site admin). */
 async function adminGroup(deps: AppDeps, c: Context<AppEnv>): Promise<GroupRow> {
   const group = await getGroupByName(deps.sql, param(c, "group_name", NameSchema));
-  if (await roleInGroup(deps.sql, c.var.user.id, group.id) !== "Admin") {
+  if (!c.var.user.admin && await roleInGroup(deps.sql, c.var.user.id, group.id) !== "Admin") {
     throw forbidden(`Admin role in group ${group.group_name} required`);
   }
   return group;

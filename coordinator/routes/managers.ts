@@ -5,6 +5,7 @@
  */
 import { managerResourceUrl } from "../managers/resources.ts";
 import { watchedTaskView } from "../workers/task_view.ts";
+import { taskForRunner } from "../tasks/runner_access.ts";
 import { ManagerResourceReqSchema } from "../../shared/wire/managers.ts";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
@@ -25,7 +26,7 @@ import {
   UpdateGroupManagerRoleReqSchema,
 } from "../../shared/wire/managers.ts";
 import { groupWithRole } from "../groups/access.ts";
-import { groupRolesByName } from "../groups/resource_access.ts";
+import { grantableGroupRoles } from "../groups/resource_access.ts";
 import { matchSuitesForManager } from "../suites/matching.ts";
 import {
   getManager,
@@ -102,9 +103,10 @@ export function managerRoutes(deps: AppDeps): Hono<AppEnv> {
     return await query(c, body, "request body");
   });
 
-  // Before `/:uuid`: any task's state for `watch` in managed workers (a manager reads what a worker may read).
+  // Before `/:uuid`: a task's state for `watch` in managed workers (tasks it holds or of groups it serves).
   app.get("/tasks/:uuid", manager, async (c) => {
-    return c.json(await watchedTaskView(deps.sql, param(c, "uuid", z.uuid())));
+    const runner = { kind: "manager", id: c.var.manager.id } as const;
+    return c.json(watchedTaskView(await taskForRunner(deps.sql, runner, param(c, "uuid", z.uuid()))));
   });
 
   app.get("/:uuid", user, async (c) => {
@@ -147,7 +149,7 @@ export function managerRoutes(deps: AppDeps): Hono<AppEnv> {
     const row = await getManager(deps.sql, param(c, "uuid", UuidSchema));
     const req = await readJson(c, UpdateGroupManagerRoleReqSchema);
     await requireManagerAccess(deps.sql, c.var.user, row, "admin");
-    const roles = await groupRolesByName(deps.sql, req.relations);
+    const roles = await grantableGroupRoles(deps.sql, c.var.user, req.relations);
     const matched = await deps.sql.begin(async (tx) => {
       await setManagerGroupRoles(tx, row.id, roles);
       return await matchSuitesForManager(tx, row.id);

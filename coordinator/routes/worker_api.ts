@@ -1,7 +1,8 @@
 /**
  * The independent-worker API (`/workers...` with a worker token):
  * registration (user token), heartbeat, task fetch and reports, task info
- * for `watch`, resource download URLs, and unregistration.
+ * for `watch`, resource download URLs, and unregistration. Reads by uuid are
+ * limited to tasks the worker holds or of groups it serves.
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -15,7 +16,7 @@ import { registrationGroupRoles } from "../groups/resource_access.ts";
 import { insertWorker, removeWorkers, touchWorker, WorkerStateCode } from "../workers/store.ts";
 import { claimTaskForWorker } from "../scheduler/claim.ts";
 import { reportCommit, reportEnd, reportSubmit, reportUpload, type TaskHolder } from "../workers/report.ts";
-import { getTask } from "../tasks/store.ts";
+import { type Runner, taskForRunner } from "../tasks/runner_access.ts";
 import { watchedTaskView, workerTask } from "../workers/task_view.ts";
 import { artifactKey, getArtifact } from "../artifacts/store.ts";
 import { downloadUrlTtlSec } from "../storage/blob_store.ts";
@@ -23,6 +24,9 @@ import { attachmentStorageKey, getAttachment } from "../attachments/store.ts";
 import { AttachmentKeySchema } from "../../shared/wire/storage.ts";
 
 const UuidSchema = z.uuid();
+
+/** The worker behind a worker token, as a reader of tasks. */
+const runner = (id: number): Runner => ({ kind: "worker", id });
 
 /** Routes of the worker API, mounted at `/workers`. */
 export function workerApiRoutes(deps: AppDeps): Hono<AppEnv> {
@@ -98,19 +102,21 @@ export function workerApiRoutes(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.get("/tasks/:uuid", worker, async (c) => {
-    return c.json(await watchedTaskView(deps.sql, param(c, "uuid", UuidSchema)));
+    const task = await taskForRunner(deps.sql, runner(c.var.worker.id), param(c, "uuid", UuidSchema));
+    return c.json(watchedTaskView(task));
   });
 
   app.get("/tasks/:uuid/artifacts/:content_type", worker, async (c) => {
     const uuid = param(c, "uuid", UuidSchema);
     const ct = param(c, "content_type", ArtifactContentTypeSchema);
+    await taskForRunner(deps.sql, runner(c.var.worker.id), uuid);
     const row = await getArtifact(deps.sql, uuid, ct);
     const url = await deps.blobs.presignGet("artifacts", artifactKey(uuid, ct), downloadUrlTtlSec(row.size));
     return c.json({ url, size: row.size });
   });
 
   app.get("/tasks/:uuid/attachments/:key{.+}", worker, async (c) => {
-    const task = await getTask(deps.sql, param(c, "uuid", UuidSchema));
+    const task = await taskForRunner(deps.sql, runner(c.var.worker.id), param(c, "uuid", UuidSchema));
     const key = param(c, "key", AttachmentKeySchema);
     const row = await getAttachment(deps.sql, task.group_id, key);
     const url = await deps.blobs.presignGet(

@@ -19,7 +19,7 @@ import {
   WorkersShutdownByFilterReqSchema,
   WorkersShutdownByUuidsReqSchema,
 } from "../../shared/wire/workers.ts";
-import { groupRolesByName } from "../groups/resource_access.ts";
+import { grantableGroupRoles } from "../groups/resource_access.ts";
 import { groupWithRole } from "../groups/access.ts";
 import {
   findWorker,
@@ -151,7 +151,7 @@ export function workerRoutes(deps: AppDeps): Hono<AppEnv> {
     const worker = await getWorker(deps.sql, param(c, "uuid", UuidSchema));
     const req = await readJson(c, UpdateGroupWorkerRoleReqSchema);
     await requireWorkerAccess(deps.sql, c.var.user, worker, "admin");
-    await setWorkerGroupRoles(deps.sql, worker.id, await groupRolesByName(deps.sql, req.relations));
+    await setWorkerGroupRoles(deps.sql, worker.id, await grantableGroupRoles(deps.sql, c.var.user, req.relations));
     deps.log.info("worker group roles updated", { worker: worker.worker_id, relations: req.relations });
     return c.body(null, 200);
   });

@@ -7,7 +7,9 @@
  * index and keeps the best of those heads, so a claim costs a few index
  * probes at any queue length.
  *
- * Eligibility (SPEC §4): the task's group has Write or Admin on the worker,
+ * Eligibility: the worker serves the task's group (view
+ * `worker_served_groups`: the group has Write or Admin on the worker and the
+ * worker's registering user is active with Write or Admin in the group),
  * `worker.tags ⊇ task.tags`, and the task belongs to no suite. Order: higher
  * priority first, then older.
  */
@@ -24,14 +26,11 @@ export interface ClaimedTask {
   upstream_task_uuid: string | null;
 }
 
-/** Group→worker roles that allow running the group's tasks (Write=1, Admin=2). */
-const RUNNABLE_ROLE_MIN = 1;
-
 /** Claims one task for the worker, or returns null when none is eligible. */
 export async function claimTaskForWorker(db: Db, workerId: number, workerTags: string[]): Promise<ClaimedTask | null> {
   const [task] = await db<ClaimedTask[]>`
     WITH candidate AS (
-      SELECT c.id FROM group_worker gw
+      SELECT c.id FROM worker_served_groups gw
       CROSS JOIN LATERAL (
         SELECT t.id, t.priority FROM active_tasks t
         WHERE t.group_id = gw.group_id AND t.state = ${TaskStateCode.Ready} AND t.task_suite_id IS NULL
@@ -40,7 +39,7 @@ export async function claimTaskForWorker(db: Db, workerId: number, workerTags: s
         LIMIT 1
         FOR UPDATE SKIP LOCKED
       ) c
-      WHERE gw.worker_id = ${workerId} AND gw.role >= ${RUNNABLE_ROLE_MIN}
+      WHERE gw.worker_id = ${workerId}
       ORDER BY c.priority DESC, c.id
       LIMIT 1
     ), claimed AS (

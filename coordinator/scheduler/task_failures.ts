@@ -12,6 +12,15 @@ import type { Db } from "../db/connect.ts";
 import { TaskStateCode } from "../../shared/wire/tasks.ts";
 import type { TaskResultSpec } from "../../shared/wire/tasks.ts";
 
+/**
+ * SQL condition on `active_tasks t`: the manager holds the task, or is
+ * assigned the task's suite. Failure reports and aborts need it.
+ */
+function heldOrAssigned(db: Db, managerId: number) {
+  return db`(t.assigned_manager = ${managerId} OR EXISTS (
+    SELECT 1 FROM node_managers m WHERE m.id = ${managerId} AND m.assigned_task_suite_id = t.task_suite_id))`;
+}
+
 /** Error messages kept per task and manager (the most recent ones). */
 export const KEPT_ERROR_MESSAGES = 20;
 
@@ -31,7 +40,9 @@ export interface TaskFailure {
  * `KEPT_ERROR_MESSAGES` are kept). A report whose message is already stored
  * is the same crash sent again (the manager's link resends requests cut off
  * by a lost connection; each message names the worker's pid) and changes
- * nothing. Returns the stored count, or null when the task is not active.
+ * nothing. Only the manager holding the task, or assigned its suite, may
+ * report. Returns the stored count, or null when the task is not active or
+ * the manager has no standing with it.
  */
 export async function recordTaskFailure(db: Db, managerId: number, failure: TaskFailure): Promise<number | null> {
   const [row] = await db<{ failure_count: number }[]>`
@@ -39,7 +50,7 @@ export async function recordTaskFailure(db: Db, managerId: number, failure: Task
       last_failed_at, error_messages, worker_local_id)
     SELECT t.id, t.uuid, t.task_suite_id, ${managerId}, GREATEST(1, ${failure.failure_count}::int), now(),
       ARRAY[${failure.error_message}]::text[], ${failure.worker_local_id ?? null}::int
-    FROM active_tasks t WHERE t.uuid = ${failure.task_uuid}
+    FROM active_tasks t WHERE t.uuid = ${failure.task_uuid} AND ${heldOrAssigned(db, managerId)}
     ON CONFLICT (task_uuid, node_manager_id) DO UPDATE SET
       failure_count = CASE WHEN EXCLUDED.error_messages[1] = ANY(f.error_messages) THEN f.failure_count
         ELSE GREATEST(f.failure_count + 1, EXCLUDED.failure_count) END,
@@ -70,7 +81,8 @@ export function abortedEverywhereResult(reason: string): TaskResultSpec {
 }
 
 /**
- * Aborts a suite task on a manager, in one transaction: marks the
+ * Aborts a suite task on a manager (which must hold it or be assigned its
+ * suite; otherwise nothing changes and `found` is false), in one transaction: marks the
  * (task, manager) failure row aborted (creating it if needed), returns the
  * task to Ready if this manager held it, then finalises it if no eligible
  * manager remains that has not aborted it and nobody else holds it.
@@ -87,7 +99,7 @@ export async function abortTaskOnManager(
     >`
       SELECT t.id, t.task_suite_id, t.assigned_manager, s.uuid AS suite_uuid
       FROM active_tasks t JOIN task_suites s ON s.id = t.task_suite_id
-      WHERE t.uuid = ${taskUuid}
+      WHERE t.uuid = ${taskUuid} AND ${heldOrAssigned(tx, managerId)}
       FOR UPDATE OF t`;
     if (!task) return { found: false, returned: false, finalised: false, suite_uuid: null };
     await tx`

@@ -6,7 +6,7 @@
  */
 import type { BlobStore, Bucket } from "./blob_store.ts";
 import { loadUrlSigner } from "./url_signing.ts";
-import { InvalidObjectKey, localObjects, segmentsOf } from "./local_files.ts";
+import { InvalidObjectKey, localObjects, privateDir, segmentsOf } from "./local_files.ts";
 import { badRequest } from "../../shared/errors.ts";
 import { localBlobRoutes, objectUrlPath, signedQuery } from "./local_routes.ts";
 
@@ -34,7 +34,7 @@ export async function createLocalStore(o: LocalStoreOptions): Promise<BlobStore>
       throw new Error(`bucket name ${JSON.stringify(name)} cannot be a directory of the local blob store`);
     }
   }
-  await Deno.mkdir(o.dir, { recursive: true });
+  await privateDir(o.dir);
   const signer = await loadUrlSigner(`${o.dir}/signing.key`);
   const objects = localObjects(o.dir);
 

@@ -7,6 +7,10 @@
  * Limitation of a file tree (S3 has none): a key cannot be both an object and
  * the directory of another (`a` and `a/b`); such an upload is refused with
  * `ObjectKeyConflict`.
+ *
+ * Objects are mode 0600 in 0700 directories, so only the coordinator's user
+ * reads them even where the data directory above is searchable by others
+ * (the embedded PostgreSQL's user needs that to reach its own data).
  */
 
 /** A key that cannot name a file below its bucket (empty, `.` or `..` segments, NUL, over-long names). */
@@ -55,6 +59,19 @@ export interface LocalObjects {
 
 /** Partial uploads older than this are removed at start. */
 const STALE_UPLOAD_MS = 24 * 3600 * 1000;
+
+/** Objects and their directories are private to the coordinator's user: no other local user reads them. */
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
+
+/**
+ * Creates a directory (and its parents) private to this user, and makes an
+ * existing one private (stores written by older versions were 0755).
+ */
+export async function privateDir(path: string): Promise<void> {
+  await Deno.mkdir(path, { recursive: true, mode: PRIVATE_DIR });
+  await Deno.chmod(path, PRIVATE_DIR);
+}
 
 /** Errors meaning "there is no such object". */
 const isMissing = (error: unknown) =>
@@ -112,7 +129,7 @@ export function localObjects(root: string): LocalObjects {
     // A concurrent delete may prune the fresh directory before the rename: retry.
     for (let attempt = 1;; attempt++) {
       try {
-        await Deno.mkdir(parent, { recursive: true });
+        await Deno.mkdir(parent, { recursive: true, mode: PRIVATE_DIR });
         await Deno.rename(temp, target);
         return;
       } catch (error) {
@@ -127,8 +144,8 @@ export function localObjects(root: string): LocalObjects {
 
   return {
     async prepare(buckets) {
-      for (const bucket of buckets) await Deno.mkdir(`${root}/${bucket}`, { recursive: true });
-      await Deno.mkdir(uploads, { recursive: true });
+      for (const bucket of buckets) await privateDir(`${root}/${bucket}`);
+      await privateDir(uploads);
       for await (const entry of Deno.readDir(uploads)) {
         const path = `${uploads}/${entry.name}`;
         const info = await Deno.stat(path);
@@ -139,7 +156,7 @@ export function localObjects(root: string): LocalObjects {
     async write(bucket, key, body, length) {
       pathOf(bucket, key); // validate before taking any bytes
       const temp = `${uploads}/${crypto.randomUUID()}`;
-      const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
+      const file = await Deno.open(temp, { write: true, createNew: true, mode: PRIVATE_FILE });
       let installed = false;
       try {
         const counted = { bytes: 0 };

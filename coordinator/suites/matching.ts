@@ -1,7 +1,8 @@
 /**
  * Automatic suite ↔ manager matching (SPEC §5.2): a manager may serve a suite
- * by tags when `suite.tags ⊆ manager.tags` and the suite's group has Write
- * or Admin on the manager. Matches are stored as TagMatched rows of
+ * by tags when `suite.tags ⊆ manager.tags` and it serves the suite's group
+ * (view `manager_served_groups`: the group has Write or Admin on it and its
+ * registering user is active with Write or Admin in the group). Matches are stored as TagMatched rows of
  * `task_suite_managers`; UserSpecified rows are never touched here.
  */
 import type { Db } from "../db/connect.ts";
@@ -9,9 +10,6 @@ import { TaskSuiteStateCode } from "../../shared/wire/suites.ts";
 
 /** Selection type codes of `task_suite_managers`. */
 export const SelectionTypeCode = { UserSpecified: 0, TagMatched: 1 } as const;
-
-/** Group→manager roles that allow serving the group's suites (Write=1, Admin=2). */
-export const SERVING_ROLE_MIN = 1;
 
 /**
  * Replaces the TagMatched set of a suite with every manager that matches now.
@@ -21,8 +19,7 @@ export async function refreshTagMatches(tx: Db, suiteId: number): Promise<string
   const matched = await tx<{ id: number; uuid: string }[]>`
     SELECT m.id, m.uuid FROM node_managers m
     JOIN task_suites s ON s.id = ${suiteId}
-    JOIN group_node_manager gm ON gm.node_manager_id = m.id AND gm.group_id = s.group_id
-      AND gm.role >= ${SERVING_ROLE_MIN}
+    JOIN manager_served_groups gm ON gm.node_manager_id = m.id AND gm.group_id = s.group_id
     WHERE s.tags <@ m.tags
     ORDER BY m.id`;
   const ids = matched.map((m) => m.id);
@@ -51,13 +48,13 @@ export async function matchSuitesForManager(tx: Db, managerId: number): Promise<
     WHERE tsm.task_suite_id = s.id AND tsm.node_manager_id = m.id AND m.id = ${managerId}
       AND tsm.selection_type = ${SelectionTypeCode.TagMatched}
       AND (NOT (s.tags <@ m.tags) OR NOT EXISTS (
-        SELECT 1 FROM group_node_manager gm
-        WHERE gm.node_manager_id = m.id AND gm.group_id = s.group_id AND gm.role >= ${SERVING_ROLE_MIN}))`;
+        SELECT 1 FROM manager_served_groups gm
+        WHERE gm.node_manager_id = m.id AND gm.group_id = s.group_id))`;
   await tx`
     INSERT INTO task_suite_managers (task_suite_id, node_manager_id, selection_type, matched_tags)
     SELECT s.id, m.id, ${SelectionTypeCode.TagMatched}, s.tags
     FROM node_managers m
-    JOIN group_node_manager gm ON gm.node_manager_id = m.id AND gm.role >= ${SERVING_ROLE_MIN}
+    JOIN manager_served_groups gm ON gm.node_manager_id = m.id
     JOIN task_suites s ON s.group_id = gm.group_id AND s.tags <@ m.tags
     WHERE m.id = ${managerId} AND s.state <> ${TaskSuiteStateCode.Cancelled}
     ON CONFLICT (task_suite_id, node_manager_id) DO NOTHING`;

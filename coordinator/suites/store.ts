@@ -8,7 +8,7 @@ import { type Db, jsonb } from "../db/connect.ts";
 import { notFound } from "../../shared/errors.ts";
 import { TaskStateCode } from "../../shared/wire/tasks.ts";
 import { type HookSpec, TaskSuiteStateCode, type WorkerSchedule } from "../../shared/wire/suites.ts";
-import { SelectionTypeCode, SERVING_ROLE_MIN } from "./matching.ts";
+import { SelectionTypeCode } from "./matching.ts";
 
 /** A row of `task_suites`. */
 export interface SuiteRow {
@@ -259,23 +259,23 @@ export async function cancelSuite(tx: Db, suite: SuiteRow): Promise<SuiteCancell
 export interface ManagerCandidate {
   id: number;
   uuid: string;
-  /** The suite group's role code on the manager, or null when it has none. */
+  /** The suite group's role code on the manager while the manager serves the group (view `manager_served_groups`), else null. */
   group_role: number | null;
 }
 
-/** The managers among `uuids` that exist, with the role `groupId` has on each. */
+/** The managers among `uuids` that exist, with the role `groupId` has on each that serves it. */
 export async function managerCandidates(db: Db, uuids: string[], groupId: number): Promise<ManagerCandidate[]> {
   if (uuids.length === 0) return [];
   return await db<ManagerCandidate[]>`
     SELECT m.id, m.uuid, gm.role AS group_role
     FROM node_managers m
-    LEFT JOIN group_node_manager gm ON gm.node_manager_id = m.id AND gm.group_id = ${groupId}
+    LEFT JOIN manager_served_groups gm ON gm.node_manager_id = m.id AND gm.group_id = ${groupId}
     WHERE m.uuid = ANY(${uuids}::uuid[])`;
 }
 
-/** True when a group→manager role code allows serving the group's suites (Write or Admin). */
+/** True when the manager serves the suite's group (a served role is always Write or Admin). */
 export function canServe(role: number | null): boolean {
-  return role !== null && role >= SERVING_ROLE_MIN;
+  return role !== null;
 }
 
 /**

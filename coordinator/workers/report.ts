@@ -98,14 +98,12 @@ export async function reportUpload(
   return await blobs.presignPut("artifacts", artifactKey(task.uuid, ct), size, UPLOAD_URL_TTL_SEC);
 }
 
-/** Whether the task's group may submit through the holder (Write or Admin on the worker or manager). */
+/** Whether the holder still serves the task's group (views `worker_served_groups`, `manager_served_groups`). */
 async function holderMaySubmit(tx: Db, holder: TaskHolder, groupId: number): Promise<boolean> {
-  const [role] = holder.kind === "worker"
-    ? await tx<{ role: number }[]>`
-      SELECT role FROM group_worker WHERE group_id = ${groupId} AND worker_id = ${holder.id}`
-    : await tx<{ role: number }[]>`
-      SELECT role FROM group_node_manager WHERE group_id = ${groupId} AND node_manager_id = ${holder.id}`;
-  return role !== undefined && role.role >= 1;
+  const [row] = holder.kind === "worker"
+    ? await tx`SELECT 1 FROM worker_served_groups WHERE group_id = ${groupId} AND worker_id = ${holder.id}`
+    : await tx`SELECT 1 FROM manager_served_groups WHERE group_id = ${groupId} AND node_manager_id = ${holder.id}`;
+  return row !== undefined;
 }
 
 /**

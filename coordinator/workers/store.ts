@@ -49,6 +49,19 @@ export async function insertWorker(
   });
 }
 
+/** A worker with the state code of the user who registered it (0 Active, 1 Locked, 2 Deleted). */
+export interface AuthWorkerRow extends WorkerRow {
+  creator_state: number;
+}
+
+/** The worker with this uuid and its registering user's state, or null (token checks). */
+export async function findWorkerForAuth(db: Db, uuid: string): Promise<AuthWorkerRow | null> {
+  const [row] = await db<AuthWorkerRow[]>`
+    SELECT w.*, u.state AS creator_state FROM workers w JOIN users u ON u.id = w.creator_id
+    WHERE w.worker_id = ${uuid}`;
+  return row ?? null;
+}
+
 /** The worker with this uuid, or null. */
 export async function findWorker(db: Db, uuid: string): Promise<WorkerRow | null> {
   const [row] = await db<WorkerRow[]>`SELECT * FROM workers WHERE worker_id = ${uuid}`;

@@ -1,10 +1,26 @@
 /**
  * `/ws/managers` messages about the manager and its suite: Heartbeat,
- * SuiteStarted, SuitePrepareFailed and SuiteCompleted.
+ * SuiteStarted, SuitePrepareFailed and SuiteCompleted. Suite messages are
+ * accepted only from a manager assigned or linked to the suite, or holding
+ * one of its tasks.
  */
 import { recordManagerHeartbeat } from "../managers/heartbeat.ts";
-import { markSuiteStarted, releaseManagerSuite } from "../managers/suite_progress.ts";
+import { managerRelatedToSuite, markSuiteStarted, releaseManagerSuite } from "../managers/suite_progress.ts";
 import { ack, type ManagerMessageOf, type ManagerRequestContext, type Reply } from "./context.ts";
+
+/**
+ * The refusal of a message about a suite this manager has no standing with
+ * (see `managerRelatedToSuite`), as `{reply}`; null when it may go on.
+ */
+async function refuseUnrelated(
+  ctx: ManagerRequestContext,
+  requestId: number | undefined,
+  suiteUuid: string,
+): Promise<{ reply: Reply } | null> {
+  if (await managerRelatedToSuite(ctx.deps.sql, ctx.manager.id, suiteUuid)) return null;
+  ctx.log.warn("message about a suite this manager neither holds nor serves refused", { suite: suiteUuid });
+  return { reply: ack(requestId, false, `suite ${suiteUuid} is not assigned to this manager`) };
+}
 
 /** Heartbeat: liveness, state, lease; reconciles the suite (SuiteReclaimed / SuiteAssigned pushes). */
 export async function heartbeat(ctx: ManagerRequestContext, msg: ManagerMessageOf<"Heartbeat">): Promise<Reply> {
@@ -32,6 +48,8 @@ export async function suitePrepareFailed(
   ctx: ManagerRequestContext,
   msg: ManagerMessageOf<"SuitePrepareFailed">,
 ): Promise<Reply> {
+  const refused = await refuseUnrelated(ctx, msg.request_id, msg.suite_uuid);
+  if (refused) return refused.reply;
   const release = await releaseManagerSuite(ctx.deps.sql, ctx.manager.id, msg.suite_uuid, msg.error);
   if (!release.suiteExists) return ack(msg.request_id, false, `suite ${msg.suite_uuid} not found`);
   ctx.log.warn("suite preparation failed on manager; not offered to it again until the suite reopens", {
@@ -49,6 +67,8 @@ export async function suiteCompleted(
   ctx: ManagerRequestContext,
   msg: ManagerMessageOf<"SuiteCompleted">,
 ): Promise<Reply> {
+  const refused = await refuseUnrelated(ctx, msg.request_id, msg.suite_uuid);
+  if (refused) return refused.reply;
   const release = await releaseManagerSuite(ctx.deps.sql, ctx.manager.id, msg.suite_uuid, null);
   if (!release.suiteExists) return ack(msg.request_id, false, `suite ${msg.suite_uuid} not found`);
   ctx.log.info("manager completed suite", {

@@ -90,7 +90,9 @@ export async function reportFailure(
   msg: ManagerMessageOf<"ReportFailure">,
 ): Promise<Reply> {
   const count = await recordTaskFailure(ctx.deps.sql, ctx.manager.id, msg);
-  if (count === null) return ack(msg.request_id, false, `task ${msg.task_uuid} is not active`);
+  if (count === null) {
+    return ack(msg.request_id, false, `task ${msg.task_uuid} is not active or not held by this manager`);
+  }
   ctx.log.warn("task failure recorded", {
     task_uuid: msg.task_uuid,
     failure_count: count,
@@ -107,7 +109,13 @@ export async function reportFailure(
  */
 export async function abortTask(ctx: ManagerRequestContext, msg: ManagerMessageOf<"AbortTask">): Promise<Reply> {
   const outcome = await abortTaskOnManager(ctx.deps.sql, ctx.manager.id, msg.task_uuid, msg.reason);
-  if (!outcome.found) return ack(msg.request_id, false, `task ${msg.task_uuid} is not an active suite task`);
+  if (!outcome.found) {
+    return ack(
+      msg.request_id,
+      false,
+      `task ${msg.task_uuid} is not an active task held by this manager or of its suite`,
+    );
+  }
   ctx.log.warn("task aborted on manager", {
     task_uuid: msg.task_uuid,
     suite: outcome.suite_uuid,
