@@ -217,3 +217,38 @@ async function blobRoot(dataDir: string): Promise<string> {
   }
   throw new Error(`no blob store under ${dataDir}`);
 }
+
+test("a manager whose user leaves the suite's group claims nothing more and has the suite reclaimed", async () => {
+  const { coord, admin, alice } = await setup();
+  await using _ = coord;
+  const will = await createUser(coord.url, admin, "will");
+  await call(coord.url, "PUT", "/groups/teamA/users", { token: alice, body: { relations: { will: "Write" } } });
+  const creds = await registerManager(coord.url, will, { tags: ["gpu"], groups: ["teamA:Write"] });
+  const suite = await createSuite(coord.url, alice, "teamA", ["gpu"]);
+  const submitted = await call(coord.url, "POST", "/tasks/submit", {
+    token: alice,
+    body: { tasks: [1, 2, 3].map(() => noopTask("teamA", { suite_uuid: suite })) },
+  });
+  assertEquals(submitted.status, 200, submitted.text);
+  await using ws = await WsManager.connect(coord.url, creds);
+  await ws.heartbeat("Idle");
+  assertEquals((await ws.nextPush("SuiteAssigned", 10_000)).suite_uuid, suite);
+  await ws.suiteStarted(suite);
+  const first = await ws.fetch(1, suite);
+  assertEquals(first.tasks.length, 1);
+
+  const removed = await call(coord.url, "DELETE", "/groups/teamA/users?users=will", { token: alice });
+  assertEquals(removed.status, 200, removed.text);
+  const after = await ws.fetch(2, suite);
+  assertEquals(after.tasks.length, 0, "no claim once the manager no longer serves teamA");
+  assertEquals(after.suite_state, null);
+  const ack = await ws.heartbeat("Executing", suite);
+  assertEquals(ack.assigned_suite_uuid, null);
+  assertEquals((await ws.nextPush("SuiteReclaimed")).suite_uuid, suite);
+  const [row] = await coord.sql`
+    SELECT count(*) FILTER (WHERE t.state = 1)::int AS ready, count(*)::int AS total FROM active_tasks t
+    JOIN task_suites s ON s.id = t.task_suite_id WHERE s.uuid = ${suite}`;
+  assertEquals({ ...row }, { ready: 3, total: 3 }, "the held task is Ready again");
+  const [m] = await coord.sql`SELECT assigned_task_suite_id FROM node_managers WHERE uuid = ${creds.uuid}`;
+  assertEquals(m.assigned_task_suite_id, null);
+});

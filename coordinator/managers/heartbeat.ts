@@ -13,6 +13,10 @@
  *   `SuiteAssigned` for the suite they already run as a no-op, and should
  *   await the Ack of `SuiteCompleted` before their next Idle heartbeat;
  *   when the suite is finished, the stale assignment is released.
+ * - The manager no longer serves its assigned suite's group (the group's
+ *   role on it was removed, or its registering user left the group or was
+ *   locked): the assignment is released, its tasks go back to Ready, and the
+ *   manager gets `SuiteReclaimed`.
  * - The manager is Idle without an assignment: the assigner is kicked.
  */
 import type { Db } from "../db/connect.ts";
@@ -26,7 +30,7 @@ import {
 import { TaskSuiteStateCode } from "../../shared/wire/suites.ts";
 import { getSuiteByUuid } from "../suites/store.ts";
 import { suiteInfo } from "../suites/present.ts";
-import { releaseManagerSuite } from "./suite_progress.ts";
+import { managerServesSuite, releaseManagerSuite } from "./suite_progress.ts";
 
 /** A heartbeat as validated from the wire. */
 export type ManagerHeartbeat = z.output<typeof ManagerHeartbeatReqSchema>;
@@ -80,7 +84,17 @@ export async function recordManagerHeartbeat(
 ): Promise<HeartbeatReply> {
   const state = NodeManagerStateCode[req.state];
   const row = await storeManagerHeartbeat(deps.sql, manager.id, state, deps.config.manager_heartbeat_timeout);
-  const assigned = row?.assigned_suite_uuid ?? null;
+  let assigned = row?.assigned_suite_uuid ?? null;
+  if (assigned !== null && !await managerServesSuite(deps.sql, manager.id, assigned)) {
+    const release = await releaseManagerSuite(deps.sql, manager.id, assigned, null);
+    deps.log.warn("manager no longer serves its suite's group; reclaiming the suite", {
+      manager: manager.uuid,
+      suite: assigned,
+      returned_tasks: release.returnedTasks.length,
+    });
+    deps.assigner.kick();
+    assigned = null;
+  }
   if (req.metrics) deps.log.debug("manager heartbeat", { manager: manager.uuid, state: req.state, ...req.metrics });
   if (row !== null && row.previous_state !== state) {
     deps.log.info("manager state changed", {

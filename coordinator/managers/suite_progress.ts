@@ -36,6 +36,20 @@ export async function managerRelatedToSuite(db: Db, managerId: number, suiteUuid
   return row?.ok === true;
 }
 
+/**
+ * Whether the manager still serves the suite's group (view
+ * `manager_served_groups`): false once the group's role on it is gone or its
+ * registering user left the group or was locked, which ends its assignment.
+ */
+export async function managerServesSuite(db: Db, managerId: number, suiteUuid: string): Promise<boolean> {
+  const [row] = await db<{ ok: boolean }[]>`
+    SELECT EXISTS (
+      SELECT 1 FROM manager_served_groups gm WHERE gm.node_manager_id = ${managerId} AND gm.group_id = s.group_id)
+      AS ok
+    FROM task_suites s WHERE s.uuid = ${suiteUuid}`;
+  return row?.ok === true;
+}
+
 /** What releasing a manager from a suite changed. */
 export interface SuiteRelease {
   /** False when the suite does not exist. */

@@ -4,7 +4,9 @@
  * over the `active_tasks_ready_by_suite` index, in dispatch order: higher
  * priority first, then older), skipping tasks it has aborted. A claim marks
  * the tasks Running, held by the manager, with `attempt` incremented, so a
- * report naming an older attempt is refused. Several managers may claim from
+ * report naming an older attempt is refused. A manager that no longer serves
+ * the suite's group (view `manager_served_groups`) claims nothing, as if the
+ * suite were not assigned to it. Several managers may claim from
  * one suite at once; every task goes to exactly one of them.
  *
  * Also: handing tasks back (`ReturnTasks`).
@@ -62,6 +64,8 @@ export async function claimSuiteTasks(
     WITH suite AS (
       SELECT s.id, s.uuid, s.state FROM node_managers m JOIN task_suites s ON s.id = m.assigned_task_suite_id
       WHERE m.id = ${managerId} AND (${suiteUuid}::uuid IS NULL OR s.uuid = ${suiteUuid}::uuid)
+        AND EXISTS (
+          SELECT 1 FROM manager_served_groups gm WHERE gm.node_manager_id = m.id AND gm.group_id = s.group_id)
     ), candidate AS (
       SELECT t.id FROM active_tasks t
       WHERE t.task_suite_id = (SELECT id FROM suite) AND t.state = ${TaskStateCode.Ready}
