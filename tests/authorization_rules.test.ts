@@ -33,6 +33,20 @@ async function createSuite(url: string, token: string, group: string, tags: stri
   return (res.body as { uuid: string }).uuid;
 }
 
+/** Submits a task to `group` and uploads `bytes` as its result artifact; returns its uuid. */
+async function taskWithResult(url: string, token: string, group: string, bytes: string): Promise<string> {
+  const task = await call(url, "POST", "/tasks", { token, body: noopTask(group) });
+  const uuid = (task.body as { uuid: string }).uuid;
+  const upload = await call(url, "POST", `/tasks/${uuid}/artifacts`, {
+    token,
+    body: { content_type: "result", content_length: bytes.length },
+  });
+  const put = await fetch((upload.body as { url: string }).url, { method: "PUT", body: bytes });
+  await put.body?.cancel();
+  assertTrue(put.ok, `upload failed: ${put.status}`);
+  return uuid;
+}
+
 test("an outsider cannot grant a group a role on their own manager, nor register one for it", async () => {
   const { coord, alice, carol } = await setup();
   await using _ = coord;
@@ -60,19 +74,12 @@ test("an outsider cannot grant a group a role on their own manager, nor register
 test("a manager shared by two groups resolves for a suite only what the suite's creator may read", async () => {
   const { coord, admin, alice, carol } = await setup();
   await using _ = coord;
-  // Both alice and carol are Write members of the "shared" group that holds the manager... through their own groups.
+  // Bob is a Write member of both teamA and carol's group, and registers one manager for both.
   const bob = await createUser(coord.url, admin, "bob");
   await call(coord.url, "PUT", "/groups/teamA/users", { token: alice, body: { relations: { bob: "Write" } } });
   await call(coord.url, "PUT", "/groups/carol/users", { token: carol, body: { relations: { bob: "Write" } } });
   // Carol's group holds a task with an artifact that alice cannot read.
-  const secretTask = await call(coord.url, "POST", "/tasks", { token: carol, body: noopTask("carol") });
-  const secretUuid = (secretTask.body as { uuid: string }).uuid;
-  const upload = await call(coord.url, "POST", `/tasks/${secretUuid}/artifacts`, {
-    token: carol,
-    body: { content_type: "result", content_length: 6 },
-  });
-  const put = await fetch((upload.body as { url: string }).url, { method: "PUT", body: "secret" });
-  await put.body?.cancel();
+  const secretUuid = await taskWithResult(coord.url, carol, "carol", "secret");
   assertEquals((await call(coord.url, "GET", `/tasks/${secretUuid}`, { token: alice })).status, 403);
   // Bob's manager serves both groups; alice's suite runs on it.
   const shared = await registerManager(coord.url, bob, { tags: ["gpu"], groups: ["teamA:Write", "carol:Write"] });
@@ -85,14 +92,7 @@ test("a manager shared by two groups resolves for a suite only what the suite's 
   const refused = await ask({ Artifact: { uuid: secretUuid, content_type: "result" } });
   assertEquals(refused.status, 403, refused.text);
   // An artifact of alice's own group still resolves.
-  const own = await call(coord.url, "POST", "/tasks", { token: alice, body: noopTask("teamA") });
-  const ownUuid = (own.body as { uuid: string }).uuid;
-  const ownUpload = await call(coord.url, "POST", `/tasks/${ownUuid}/artifacts`, {
-    token: alice,
-    body: { content_type: "result", content_length: 2 },
-  });
-  const ownPut = await fetch((ownUpload.body as { url: string }).url, { method: "PUT", body: "ok" });
-  await ownPut.body?.cancel();
+  const ownUuid = await taskWithResult(coord.url, alice, "teamA", "ok");
   const allowed = await ask({ Artifact: { uuid: ownUuid, content_type: "result" } });
   assertEquals(allowed.status, 200, allowed.text);
 });
