@@ -61,10 +61,17 @@ export async function uploadFile(url: string, path: string, onProgress?: Transfe
     const { status, text } = answer.value;
     // An HTTP refusal explains a broken upload better than the write error it caused.
     if (status < 200 || status >= 300) throw new ClientError(status, `upload refused: ${storageMessage(status, text)}`);
-    if (sending.status === "rejected") throw uploadFailure(url, sending.reason);
+    // The storage answers 2xx only once the announced length arrived; a "premature close" of the request
+    // stream then only means the response (and socket close) overtook the stream's own finish event.
+    if (sending.status === "rejected" && !prematureClose(sending.reason)) throw uploadFailure(url, sending.reason);
     return { bytes: done };
   }
   throw uploadFailure(url, sending.status === "rejected" ? sending.reason : answer.reason);
+}
+
+/** True for Node's ERR_STREAM_PREMATURE_CLOSE. */
+function prematureClose(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "ERR_STREAM_PREMATURE_CLOSE";
 }
 
 /**
