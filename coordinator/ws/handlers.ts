@@ -2,7 +2,7 @@
 import type { ValidManagerMessage } from "../../shared/wire/manager_ws.ts";
 import type { ManagerRequestContext, Reply } from "./context.ts";
 import { heartbeat, suiteCompleted, suitePrepareFailed, suiteStarted } from "./suite_handlers.ts";
-import { abortTask, fetchTasks, reportFailure, reportTask, returnTasks } from "./task_handlers.ts";
+import { abortTask, fetchTasks, heldTasks, reportFailure, reportTask, returnTasks } from "./task_handlers.ts";
 
 /** Handles one message; resolves to the reply to send (null: none). Unexpected failures reject. */
 export function handleManagerMessage(ctx: ManagerRequestContext, msg: ValidManagerMessage): Promise<Reply> {
@@ -19,6 +19,8 @@ export function handleManagerMessage(ctx: ManagerRequestContext, msg: ValidManag
       return abortTask(ctx, msg);
     case "ReturnTasks":
       return returnTasks(ctx, msg);
+    case "HeldTasks":
+      return heldTasks(ctx, msg);
     case "SuiteStarted":
       return suiteStarted(ctx, msg);
     case "SuitePrepareFailed":

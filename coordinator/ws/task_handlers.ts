@@ -1,12 +1,13 @@
 /**
  * `/ws/managers` requests about tasks: FetchTask, ReportTask, ReportFailure,
- * AbortTask and ReturnTasks.
+ * AbortTask, ReturnTasks and HeldTasks.
  */
 import { ApiError } from "../../shared/errors.ts";
 import type { ManagedTask } from "../../shared/wire/manager_ws.ts";
 import { TASK_SUITE_STATES } from "../../shared/wire/suites.ts";
 import { type ClaimedSuiteTask, claimSuiteTasks, returnManagerTasks } from "../scheduler/suite_claim.ts";
 import { abortTaskOnManager, recordTaskFailure } from "../scheduler/task_failures.ts";
+import { releaseUndeclaredManagerTasks } from "../scheduler/held_tasks.ts";
 import { reportCommit, reportEnd, reportSubmit, reportUpload, type TaskHolder } from "../workers/report.ts";
 import { workerTask } from "../workers/task_view.ts";
 import { ack, type ManagerMessageOf, type ManagerRequestContext, type Reply } from "./context.ts";
@@ -130,6 +131,23 @@ export async function abortTask(ctx: ManagerRequestContext, msg: ManagerMessageO
   } else if (outcome.returned) {
     ctx.deps.assigner.kick();
   }
+  return ack(msg.request_id, true);
+}
+
+/**
+ * HeldTasks (first message of every connection): the manager declares the
+ * tasks it still holds; every other task held in its name (by a process that
+ * died or restarted, or claimed by a request whose reply was lost) goes back
+ * to Ready at once, and assignment is kicked.
+ */
+export async function heldTasks(ctx: ManagerRequestContext, msg: ManagerMessageOf<"HeldTasks">): Promise<Reply> {
+  const released = await releaseUndeclaredManagerTasks(ctx.deps.sql, ctx.manager.id, msg.task_uuids);
+  ctx.log.info("manager declared its held tasks", {
+    declared: msg.task_uuids.length,
+    released: released.length,
+    task_uuids: released.slice(0, 100),
+  });
+  if (released.length > 0) ctx.deps.assigner.kick();
   return ack(msg.request_id, true);
 }
 

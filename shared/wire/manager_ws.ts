@@ -54,6 +54,17 @@ export const ManagerMessageSchema = z.discriminatedUnion("type", [
     request_id: RequestId,
     task_uuids: z.array(z.uuid()).max(100_000),
   }),
+  /**
+   * Sent first on every (re)connection: the suite tasks this manager process
+   * still holds (buffered, running, or with reports pending); none after a
+   * restart. The coordinator returns every other task it records as held by
+   * this manager to Ready at once. Answered with `Ack`.
+   */
+  z.object({
+    type: z.literal("HeldTasks"),
+    request_id: RequestId,
+    task_uuids: z.array(z.uuid()).max(100_000),
+  }),
   z.object({ type: z.literal("SuiteStarted"), request_id: RequestId.optional(), suite_uuid: z.uuid() }),
   z.object({
     type: z.literal("SuitePrepareFailed"),
