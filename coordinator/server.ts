@@ -137,11 +137,14 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),
     );
     const boundPort = await listening;
+    // Heartbeat clocks start now (database time), not at the last heartbeat written before an outage: managers
+    // and workers get a full timeout to reconnect, and the results they report meanwhile are accepted.
+    const [{ now: clockStart }] = await sql<{ now: Date }[]>`SELECT now()`;
     const services = [
-      startWorkerReaper(sql, config.heartbeat_timeout, log),
+      startWorkerReaper(sql, config.heartbeat_timeout, log, clockStart),
       startSuiteAutoClose(sql, { idleMs: config.suite_auto_close }, log),
       assigner,
-      startManagerReaper(sql, config.manager_heartbeat_timeout, log, () => assigner.kick()),
+      startManagerReaper(sql, config.manager_heartbeat_timeout, log, clockStart, () => assigner.kick()),
       startCancelledSuiteSweeper(sql, 5_000, log),
     ];
     const shownHost = hostname.includes(":") ? `[${hostname}]` : hostname === "0.0.0.0" ? "127.0.0.1" : hostname;

@@ -322,3 +322,63 @@ test("8.3.3: the coordinator restarts mid-suite: the manager reconnects and resu
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+test("a coordinator down longer than manager_heartbeat_timeout: after its restart the manager's results are accepted, none runs again", async () => {
+  const port = freePort();
+  const overrides = {
+    bind: `127.0.0.1:${port}`,
+    db_url: await freshDatabase(),
+    data_dir: await Deno.makeTempDir({ prefix: "mitosis-test-coord-" }),
+    manager_heartbeat_timeout: 3_000,
+  };
+  const dir = await Deno.makeTempDir({ prefix: "mitosis-test-outage-" });
+  let coord: TestCoordinator | null = await startTestCoordinator(overrides);
+  try {
+    const admin = await login(coord.url, ADMIN.username, ADMIN.password, true);
+    const alice = await createUser(coord.url, admin, ALICE.user, ALICE.password);
+    const suite = await createSuite(coord.url, alice, { worker_count: 2, task_prefetch_count: 8 });
+    const tasks = await submit(coord.url, alice, suite, finishingTasks(40, `${dir}/done`, 0.3));
+    await using manager = await spawnManager(coord.url, {
+      ...ALICE,
+      args: ["--max-workers", "2", "--heartbeat-interval", "1s"],
+    });
+    const uuid = await manager.waitConnected();
+    await eventually("five tasks to finish", async () => (await appendedLines(`${dir}/done`)).length >= 5);
+
+    await coord.stop();
+    coord = null;
+    const stoppedAt = Date.now();
+    const down = (await appendedLines(`${dir}/done`)).length;
+    await eventually("tasks to finish during the outage", async () => {
+      return (await appendedLines(`${dir}/done`)).length > down;
+    }, 30_000);
+    // Stay down past the heartbeat timeout: every heartbeat clock in the database is stale at the restart.
+    await eventually("the outage to outlast the heartbeat timeout", () => Date.now() - stoppedAt > 4_500, 10_000);
+    coord = await startTestCoordinator(overrides);
+    await manager.waitForLog((l) => l.msg === "WebSocket reconnected", 90_000, "the reconnection");
+
+    const live = coord;
+    await eventually(
+      "the suite to complete",
+      async () => (await getSuite(live.url, alice, suite)).state_name === "Complete",
+      120_000,
+    );
+    assertEachRanOnce(await appendedLines(`${dir}/done`), tasks);
+    const archived = await archivedTasks(live, suite);
+    assertEquals(archived.length, tasks.length);
+    for (const task of archived) {
+      assertEquals([task.state, task.exit_status, task.attempt], [TaskStateCode.Finished, 0, 1], task.uuid);
+    }
+    assertEquals(
+      manager.logs().filter((l) => l.msg === "suite reclaimed by the coordinator; stopping its work").length,
+      0,
+      "the suite was not reclaimed from the manager",
+    );
+    await managerIdle(live.url, alice, uuid);
+    assertEquals(await manager.stop(), 0);
+  } finally {
+    await coord?.stop();
+    await Deno.remove(overrides.data_dir, { recursive: true }).catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+});

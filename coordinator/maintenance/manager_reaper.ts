@@ -7,6 +7,8 @@
  * Each pass also rescues tasks still held by a manager that is Offline or
  * gone (a claim that raced with the reaper). After a pass that freed work,
  * `onReleased` kicks suite assignment so other managers take over.
+ * Silence is counted from `clockStart` at the earliest (this coordinator's
+ * start), so managers get a full timeout to reach a restarted coordinator.
  */
 import type { Sql } from "../db/connect.ts";
 import type { Logger } from "../../shared/log/logger.ts";
@@ -28,12 +30,17 @@ export interface ReapedManager {
 }
 
 /** Takes one batch of silent managers Offline, releasing their work, in one statement. */
-export async function reapManagerBatch(sql: Sql, timeoutMs: number, limit: number): Promise<ReapedManager[]> {
+export async function reapManagerBatch(
+  sql: Sql,
+  timeoutMs: number,
+  limit: number,
+  clockStart: Date,
+): Promise<ReapedManager[]> {
   return await sql<ReapedManager[]>`
     WITH stale AS (
       SELECT id, assigned_task_suite_id FROM node_managers
       WHERE state <> ${NodeManagerStateCode.Offline}
-        AND last_heartbeat < now() - ${timeoutMs} * interval '1 millisecond'
+        AND GREATEST(last_heartbeat, ${clockStart}::timestamptz) < now() - ${timeoutMs} * interval '1 millisecond'
       ORDER BY last_heartbeat
       LIMIT ${limit}
       FOR UPDATE SKIP LOCKED
@@ -73,10 +80,15 @@ export interface ReaperPass {
 }
 
 /** One pass: every batch of silent managers, then the orphan rescue. */
-export async function reapManagersOnce(sql: Sql, timeoutMs: number, log: Logger): Promise<ReaperPass> {
+export async function reapManagersOnce(
+  sql: Sql,
+  timeoutMs: number,
+  log: Logger,
+  clockStart: Date,
+): Promise<ReaperPass> {
   const reaped: ReapedManager[] = [];
   for (;;) {
-    const batch = await reapManagerBatch(sql, timeoutMs, BATCH);
+    const batch = await reapManagerBatch(sql, timeoutMs, BATCH, clockStart);
     for (const m of batch) {
       log.warn("manager heartbeat timed out; Offline, suite released, its tasks back to Ready", {
         manager: m.uuid,
@@ -93,9 +105,15 @@ export async function reapManagersOnce(sql: Sql, timeoutMs: number, log: Logger)
 }
 
 /** Starts the reaper service; `onReleased` runs after a pass that released suites or tasks. */
-export function startManagerReaper(sql: Sql, timeoutMs: number, log: Logger, onReleased: () => void): Service {
+export function startManagerReaper(
+  sql: Sql,
+  timeoutMs: number,
+  log: Logger,
+  clockStart: Date,
+  onReleased: () => void,
+): Service {
   return startService("manager-reaper", intervalFor(timeoutMs), async () => {
-    const pass = await reapManagersOnce(sql, timeoutMs, log);
+    const pass = await reapManagersOnce(sql, timeoutMs, log, clockStart);
     if (pass.reaped.length > 0 || pass.rescued > 0) onReleased();
   }, log);
 }

@@ -1,7 +1,9 @@
 /**
  * Removes independent workers silent for longer than `heartbeat_timeout`
  * and returns their tasks to Ready, in batches; also rescues tasks left
- * assigned to a worker row that no longer exists.
+ * assigned to a worker row that no longer exists. Silence is counted from
+ * `clockStart` at the earliest (this coordinator's start), so workers get a
+ * full timeout to reach a restarted coordinator.
  */
 import type { Sql } from "../db/connect.ts";
 import type { Logger } from "../../shared/log/logger.ts";
@@ -12,10 +14,10 @@ import { intervalFor, type Service, startService } from "./service.ts";
 const BATCH = 500;
 
 /** One pass: reap stale workers (batch after batch) and rescue orphaned tasks. */
-export async function reapWorkersOnce(sql: Sql, timeoutMs: number, log: Logger): Promise<number> {
+export async function reapWorkersOnce(sql: Sql, timeoutMs: number, log: Logger, clockStart: Date): Promise<number> {
   let total = 0;
   for (;;) {
-    const ids = await staleWorkerIds(sql, timeoutMs, BATCH);
+    const ids = await staleWorkerIds(sql, timeoutMs, BATCH, clockStart);
     if (ids.length === 0) break;
     const removed = await removeWorkers(sql, ids);
     for (const uuid of removed) {
@@ -34,8 +36,8 @@ export async function reapWorkersOnce(sql: Sql, timeoutMs: number, log: Logger):
 }
 
 /** Starts the reaper service. */
-export function startWorkerReaper(sql: Sql, timeoutMs: number, log: Logger): Service {
+export function startWorkerReaper(sql: Sql, timeoutMs: number, log: Logger, clockStart: Date): Service {
   return startService("worker-reaper", intervalFor(timeoutMs), async () => {
-    await reapWorkersOnce(sql, timeoutMs, log);
+    await reapWorkersOnce(sql, timeoutMs, log, clockStart);
   }, log);
 }

@@ -99,9 +99,10 @@ export async function removeWorkers(db: Db, workerIds: number[]): Promise<string
 }
 
 /** Ids of workers whose last heartbeat is older than `timeoutMs` (at most `limit`). */
-export async function staleWorkerIds(db: Db, timeoutMs: number, limit: number): Promise<number[]> {
+export async function staleWorkerIds(db: Db, timeoutMs: number, limit: number, clockStart: Date): Promise<number[]> {
   const rows = await db<{ id: number }[]>`
-    SELECT id FROM workers WHERE last_heartbeat < now() - ${timeoutMs} * interval '1 millisecond'
+    SELECT id FROM workers
+    WHERE GREATEST(last_heartbeat, ${clockStart}::timestamptz) < now() - ${timeoutMs} * interval '1 millisecond'
     ORDER BY last_heartbeat LIMIT ${limit}`;
   return rows.map((r) => r.id);
 }
