@@ -27,7 +27,7 @@ import {
   NODE_MANAGER_STATES,
   NodeManagerStateCode,
 } from "../../shared/wire/managers.ts";
-import { TaskSuiteStateCode } from "../../shared/wire/suites.ts";
+import { RUNNABLE_SUITE_STATES } from "../suites/states.ts";
 import { getSuiteByUuid } from "../suites/store.ts";
 import { suiteInfo } from "../suites/present.ts";
 import { managerServesSuite, releaseManagerSuite } from "./suite_progress.ts";
@@ -131,7 +131,7 @@ async function reconcileUnknownAssignment(
   suiteUuid: string,
 ): Promise<string | null> {
   const suite = await getSuiteByUuid(deps.sql, suiteUuid);
-  const runnable = (suite.state === TaskSuiteStateCode.Open || suite.state === TaskSuiteStateCode.Closed) &&
+  const runnable = RUNNABLE_SUITE_STATES.includes(suite.state) &&
     suite.pending_tasks > 0;
   if (!runnable) {
     await releaseManagerSuite(deps.sql, manager.id, suiteUuid, null);

@@ -17,8 +17,8 @@ import {
   SuiteManagersReqSchema,
   SuitesQueryReqSchema,
   TASK_SUITE_STATES,
-  TaskSuiteStateCode,
 } from "../../shared/wire/suites.ts";
+import { SuiteState } from "../suites/states.ts";
 import { type GroupRef, groupWithRole, requireRole } from "../groups/access.ts";
 import { refreshTagMatches } from "../suites/matching.ts";
 import { suiteInfo, suiteInfos } from "../suites/present.ts";
@@ -81,7 +81,7 @@ export function suiteRoutes(deps: AppDeps): Hono<AppEnv> {
   };
 
   const notCancelled = (suite: SuiteRow, what: string) => {
-    if (suite.state === TaskSuiteStateCode.Cancelled) throw badRequest(`suite ${suite.uuid} is Cancelled: ${what}`);
+    if (suite.state === SuiteState.Cancelled) throw badRequest(`suite ${suite.uuid} is Cancelled: ${what}`);
   };
 
   app.post("/", async (c) => {

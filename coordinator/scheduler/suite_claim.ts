@@ -14,7 +14,7 @@
 import type { Db } from "../db/connect.ts";
 import { TaskStateCode } from "../../shared/wire/tasks.ts";
 import type { TaskSpec } from "../../shared/wire/tasks.ts";
-import { TaskSuiteStateCode } from "../../shared/wire/suites.ts";
+import { RUNNABLE_SUITE_STATES } from "../suites/states.ts";
 
 /** A task claimed by a manager. */
 export interface ClaimedSuiteTask {
@@ -69,7 +69,7 @@ export async function claimSuiteTasks(
     ), candidate AS (
       SELECT t.id FROM active_tasks t
       WHERE t.task_suite_id = (SELECT id FROM suite) AND t.state = ${TaskStateCode.Ready}
-        AND (SELECT state FROM suite) IN (${TaskSuiteStateCode.Open}, ${TaskSuiteStateCode.Closed})
+        AND (SELECT state FROM suite) = ANY(${RUNNABLE_SUITE_STATES}::int[])
         AND NOT EXISTS (
           SELECT 1 FROM task_execution_failures f
           WHERE f.task_uuid = t.uuid AND f.node_manager_id = ${managerId} AND f.aborted_at IS NOT NULL)

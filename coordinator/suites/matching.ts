@@ -6,7 +6,7 @@
  * `task_suite_managers`; UserSpecified rows are never touched here.
  */
 import type { Db } from "../db/connect.ts";
-import { TaskSuiteStateCode } from "../../shared/wire/suites.ts";
+import { SuiteState } from "./states.ts";
 
 /** Selection type codes of `task_suite_managers`. */
 export const SelectionTypeCode = { UserSpecified: 0, TagMatched: 1 } as const;
@@ -56,7 +56,7 @@ export async function matchSuitesForManager(tx: Db, managerId: number): Promise<
     FROM node_managers m
     JOIN manager_served_groups gm ON gm.node_manager_id = m.id
     JOIN task_suites s ON s.group_id = gm.group_id AND s.tags <@ m.tags
-    WHERE m.id = ${managerId} AND s.state <> ${TaskSuiteStateCode.Cancelled}
+    WHERE m.id = ${managerId} AND s.state <> ${SuiteState.Cancelled}
     ON CONFLICT (task_suite_id, node_manager_id) DO NOTHING`;
   const [row] = await tx<{ n: number }[]>`
     SELECT count(*)::int AS n FROM task_suite_managers

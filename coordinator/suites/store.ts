@@ -7,7 +7,8 @@
 import { type Db, jsonb } from "../db/connect.ts";
 import { notFound } from "../../shared/errors.ts";
 import { TaskStateCode } from "../../shared/wire/tasks.ts";
-import { type HookSpec, TaskSuiteStateCode, type WorkerSchedule } from "../../shared/wire/suites.ts";
+import { type HookSpec, type WorkerSchedule } from "../../shared/wire/suites.ts";
+import { SuiteState } from "./states.ts";
 import { SelectionTypeCode } from "./matching.ts";
 
 /** A row of `task_suites`. */
@@ -68,7 +69,7 @@ export async function insertSuite(db: Db, suite: NewSuite): Promise<SuiteRow> {
     VALUES (${crypto.randomUUID()}, ${suite.name}, ${suite.description}, ${suite.groupId}, ${suite.creatorId},
       ${[...new Set(suite.tags)]}::text[], ${[...new Set(suite.labels)]}::text[], ${suite.priority},
       ${jsonb(db, suite.workerSchedule)}, ${suite.envPreparation === null ? null : jsonb(db, suite.envPreparation)},
-      ${suite.envCleanup === null ? null : jsonb(db, suite.envCleanup)}, ${TaskSuiteStateCode.Open})
+      ${suite.envCleanup === null ? null : jsonb(db, suite.envCleanup)}, ${SuiteState.Open})
     RETURNING *`;
   return row;
 }
@@ -151,8 +152,8 @@ export async function countSuites(db: Db, filter: SuiteFilter): Promise<number> 
 /** Closes an Open suite; false when the suite is not Open (nothing changed). */
 export async function closeSuite(db: Db, suiteId: number): Promise<boolean> {
   const result = await db`
-    UPDATE task_suites SET state = ${TaskSuiteStateCode.Closed}, updated_at = now()
-    WHERE id = ${suiteId} AND state = ${TaskSuiteStateCode.Open}`;
+    UPDATE task_suites SET state = ${SuiteState.Closed}, updated_at = now()
+    WHERE id = ${suiteId} AND state = ${SuiteState.Open}`;
   return result.count > 0;
 }
 
@@ -172,14 +173,14 @@ export async function autoCloseIdleSuites(db: Db, idleMs: number, limit: number)
   return await db<AutoClosedSuite[]>`
     WITH due AS (
       SELECT id FROM task_suites
-      WHERE state = ${TaskSuiteStateCode.Open}
+      WHERE state = ${SuiteState.Open}
         AND COALESCE(last_task_submitted_at, created_at) < now() - ${idleMs} * interval '1 millisecond'
       ORDER BY id
       LIMIT ${limit}
       FOR UPDATE SKIP LOCKED
     )
-    UPDATE task_suites s SET state = ${TaskSuiteStateCode.Closed}, updated_at = now()
-    FROM due WHERE s.id = due.id AND s.state = ${TaskSuiteStateCode.Open}
+    UPDATE task_suites s SET state = ${SuiteState.Closed}, updated_at = now()
+    FROM due WHERE s.id = due.id AND s.state = ${SuiteState.Open}
     RETURNING s.uuid, COALESCE(s.last_task_submitted_at, s.created_at) AS idle_since`;
 }
 
@@ -239,9 +240,9 @@ export async function archiveWaitingTasks(tx: Db, suiteId: number): Promise<stri
 export async function cancelSuite(tx: Db, suite: SuiteRow): Promise<SuiteCancellation> {
   const cancelledTasks = await archiveWaitingTasks(tx, suite.id);
   const marked = await tx`
-    UPDATE task_suites SET state = ${TaskSuiteStateCode.Cancelled}, completed_at = COALESCE(completed_at, now()),
+    UPDATE task_suites SET state = ${SuiteState.Cancelled}, completed_at = COALESCE(completed_at, now()),
       updated_at = now()
-    WHERE id = ${suite.id} AND state <> ${TaskSuiteStateCode.Cancelled}`;
+    WHERE id = ${suite.id} AND state <> ${SuiteState.Cancelled}`;
   const running = await tx<{ uuid: string; assigned_manager: number | null }[]>`
     SELECT uuid, assigned_manager FROM active_tasks WHERE task_suite_id = ${suite.id} ORDER BY id`;
   const managers = await tx<{ id: number }[]>`
@@ -333,7 +334,7 @@ export async function removeSuiteManagers(db: Db, suiteId: number, uuids: string
 export async function cancelledSuitesWithWaitingTasks(db: Db, limit: number): Promise<number[]> {
   const rows = await db<{ id: number }[]>`
     SELECT s.id FROM task_suites s
-    WHERE s.state = ${TaskSuiteStateCode.Cancelled} AND s.pending_tasks > 0
+    WHERE s.state = ${SuiteState.Cancelled} AND s.pending_tasks > 0
       AND EXISTS (SELECT 1 FROM active_tasks t WHERE t.task_suite_id = s.id
         AND t.state IN (${TaskStateCode.Pending}, ${TaskStateCode.Ready}))
     ORDER BY s.id LIMIT ${limit}`;

@@ -7,7 +7,7 @@ import type { Db } from "../db/connect.ts";
 import { badRequest } from "../../shared/errors.ts";
 import type { AuthUser } from "../http/context.ts";
 import { TaskStateCode, type ValidSubmitTaskReq } from "../../shared/wire/tasks.ts";
-import { TaskSuiteStateCode } from "../../shared/wire/suites.ts";
+import { SuiteState } from "../suites/states.ts";
 import { groupWithRole } from "../groups/access.ts";
 import { getSuiteByUuid } from "../suites/store.ts";
 import type { NewTask } from "./store.ts";
@@ -23,7 +23,7 @@ export async function resolveSubmission(db: Db, user: AuthUser, req: ValidSubmit
   if (suite.group_id !== group.id) {
     throw badRequest(`suite ${suite.uuid} belongs to another group than ${group.group_name}`);
   }
-  if (suite.state === TaskSuiteStateCode.Cancelled) {
+  if (suite.state === SuiteState.Cancelled) {
     throw badRequest(`suite ${suite.uuid} is Cancelled and takes no new tasks`);
   }
   return {
