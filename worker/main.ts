@@ -12,11 +12,20 @@
  *
  * As root, tasks run as `task_user` (see `shared/exec/task_user.ts`). The
  * user's token is not cached (see `login.ts`).
+ *
+ * A task never outlives the worker, even a SIGKILLed one: see
+ * `shared/exec/process.ts` (parent-death signal, group guard). The running
+ * task's process group is also recorded in `<cache_dir>/running/` (see
+ * `shared/exec/group_records.ts`); at start, before registering, the worker
+ * kills the groups recorded there by workers that are no longer alive.
+ * Each start registers a new worker (a new uuid): nothing of a previous
+ * process's identity is kept.
  */
 import { ClientError } from "../shared/client/client.ts";
 import { WorkerClient } from "../shared/client/worker_client.ts";
 import { ConfigError, loadConfig, renderHelp } from "../shared/config/load.ts";
 import { workerFields } from "../shared/config/sections.ts";
+import { killLeftoverGroups, TaskGroupRecords } from "../shared/exec/group_records.ts";
 import { killAllTaskGroupsSync } from "../shared/exec/process.ts";
 import { makeReachable, resolveTaskUser, type TaskUser, TaskUserError } from "../shared/exec/task_user.ts";
 import { createLogger, type Logger } from "../shared/log/logger.ts";
@@ -41,6 +50,11 @@ function cacheRoot(config: WorkerConfig, env: Record<string, string>): string {
   if (config.cache_dir !== undefined) return config.cache_dir;
   const cacheHome = env.XDG_CACHE_HOME || `${env.HOME ?? "."}/.cache`;
   return `${cacheHome}/mitosis/worker`;
+}
+
+/** `<cache_dir>/running`: the records of running task process groups, shared by the workers of one cache dir. */
+function groupRecordsDir(cacheRoot: string): string {
+  return `${cacheRoot.replace(/\/+$/, "")}/running`;
 }
 
 /** Removes the worker's cache dir, logging (not throwing) on failure. */
@@ -94,6 +108,8 @@ async function main(): Promise<number> {
     return 1;
   }
   if (taskUser !== null) log.info("tasks run as the task user", { task_user: taskUser.name, uid: taskUser.uid });
+  const recordsDir = groupRecordsDir(cacheRoot(config, env));
+  await killLeftoverGroups(recordsDir, log);
 
   let workerId: string;
   let client: WorkerClient;
@@ -153,7 +169,10 @@ async function main(): Promise<number> {
         log,
         signal: stop.signal,
         onRemoved,
-        engine: taskUser === null ? undefined : { taskUser },
+        engine: {
+          ...(taskUser === null ? {} : { taskUser }),
+          groupRecords: new TaskGroupRecords(recordsDir, log),
+        },
       }).finally(() => stop.abort("task loop ended")),
     ]);
   } catch (error) {

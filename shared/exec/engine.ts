@@ -30,6 +30,7 @@ import type { ReportTaskOp, WorkerTaskResp } from "../wire/workers.ts";
 import { uploadArtifacts } from "./artifacts.ts";
 import { inheritableEnvironment, taskEnvironment } from "./env.ts";
 import { readNewTask } from "./new_task.ts";
+import type { TaskGroupRecords } from "./group_records.ts";
 import { DEFAULT_KILL_GRACE_MS, runTaskProcess } from "./process.ts";
 import { TaskGoneError, type TaskReporter, WorkerRemovedError } from "./reporter.ts";
 import { DEFAULT_DOWNLOAD_MS, fetchResources } from "./resources.ts";
@@ -58,6 +59,8 @@ export interface EngineOptions {
   uploadWindowMs?: number;
   /** Run the task as this user (the worker runs as root); its work dir is handed to it just before it starts. */
   taskUser?: TaskUser;
+  /** Where the running task's process group is recorded for the next worker (see `group_records.ts`). */
+  groupRecords?: TaskGroupRecords;
 }
 
 /** How a task run ended for the worker. */
@@ -172,7 +175,14 @@ class TaskRun {
       user,
       // Resources are in place and the output files open: the task user gets the tree (the worker reads it as root).
       beforeSpawn: user === undefined ? undefined : () => handTo(this.#dir.root, user),
-    }, { timeoutMs, killGraceMs: this.#o.killGraceMs ?? DEFAULT_KILL_GRACE_MS, signal, log });
+    }, {
+      timeoutMs,
+      killGraceMs: this.#o.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+      signal,
+      log,
+      records: this.#o.groupRecords,
+      taskUuid: task.uuid,
+    });
     if (process.kind === "interrupted") return this.#interrupted();
     const finished = process.kind === "exited";
     const exitStatus = process.waitStatus;

@@ -17,14 +17,32 @@
  * living member is left or the grace period (10 s by default) is over, then
  * SIGKILL to the group. After a normal exit, members the task left behind are
  * terminated the same way, so no process of a task survives it. (A process
- * that calls setsid(2) itself leaves the group and escapes this; so does the
- * group when the worker itself is SIGKILLed.)
+ * that calls setsid(2) itself leaves the group and escapes this.)
+ *
+ * The group never outlives the process that spawned it (a worker, a manager
+ * running a hook), even when that one dies at once (SIGKILL, crash):
+ * - the leader is spawned through `setpriv --pdeathsig KILL` (in the same
+ *   process as `setsid`: `setsid -- setpriv … -- <command>`, each exec'ing
+ *   the next), so the kernel kills it when its parent, this process's main
+ *   thread, which spawns every task, exits;
+ * - that reaches the leader only: its children stay in the group,
+ *   reparented to init. So a guard (`group_guard.ts`) is spawned next to the
+ *   leader, in its own session; it kills the whole group with SIGKILL when
+ *   this process dies (its stdin pipe from us closes), and is told `done`
+ *   when the task ended normally;
+ * - when the guard cannot act (it was killed too, or this process died
+ *   between the two spawns), the group is in the records of
+ *   `group_records.ts` (`ProcessRunOptions.records`), which the next worker
+ *   started on the same records dir reads at start to kill it.
  *
  * Living members are found in `/proc/<pid>/stat` (zombies do not count: where
  * PID 1 does not reap orphans they linger forever, yet they are dead).
  */
 import type { Logger } from "../log/logger.ts";
-import { dropPrivilegesPrefix, type TaskUser } from "./task_user.ts";
+import { startGroupGuard } from "./group_guard.ts";
+import type { TaskGroupRecords } from "./group_records.ts";
+import { isLiving, listProcesses } from "./proc_stat.ts";
+import { parentDeathPrefix, type TaskUser } from "./task_user.ts";
 import { describeWaitStatus, exitCodeStatus, waitStatusOf } from "./exit_status.ts";
 
 /** What to run. */
@@ -56,6 +74,10 @@ export interface ProcessRunOptions {
   signal?: AbortSignal;
   /** Logger carrying the task's context (task uuid). */
   log: Logger;
+  /** Records the group while it runs, for the next worker should this one die (see `group_records.ts`). */
+  records?: TaskGroupRecords;
+  /** The task's uuid, written into its group record. */
+  taskUuid?: string;
 }
 
 /** How the process ended; `waitStatus` is the raw wait status (see `exit_status.ts`). */
@@ -137,7 +159,7 @@ function findProgram(program: string, path: string | undefined, cwd: string): st
 /** The command running `spec` as the leader of a new process group. */
 function groupLeaderCommand(spec: ProcessSpec, stdio: Pick<Deno.CommandOptions, "stdout" | "stderr">): Deno.Command {
   const common = { env: spec.env, clearEnv: true, cwd: spec.cwd, stdin: "null" as const, ...stdio };
-  const args = spec.user === undefined ? spec.args : [...dropPrivilegesPrefix(spec.user), ...spec.args];
+  const args = [...parentDeathPrefix(spec.user), ...spec.args];
   if (SETSID === undefined) {
     return new Deno.Command(args[0], { ...common, args: args.slice(1), detached: true });
   }
@@ -152,29 +174,10 @@ function groupLeaderCommand(spec: ProcessSpec, stdio: Pick<Deno.CommandOptions, 
 export function livingGroupMembers(pgid: number): number[] {
   // A group with no process at all (the usual case once a task exited) refuses the signal: no /proc scan needed.
   if (!signalProbe(pgid)) return [];
-  const members: number[] = [];
-  let entries: Iterable<Deno.DirEntry>;
-  try {
-    entries = Deno.readDirSync("/proc");
-  } catch {
-    // No procfs (not Linux): fall back to the kernel's view, which counts zombies too.
-    return signalProbe(pgid) ? [pgid] : [];
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    let stat: string;
-    try {
-      stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-    } catch {
-      continue; // exited while we were scanning
-    }
-    // Format: pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const state = fields[0];
-    const pgrp = Number(fields[2]);
-    if (pgrp === pgid && state !== "Z" && state !== "X") members.push(Number(entry.name));
-  }
-  return members;
+  const processes = listProcesses();
+  // No procfs (not Linux): fall back to the kernel's view, which counts zombies too.
+  if (processes.length === 0) return signalProbe(pgid) ? [pgid] : [];
+  return processes.filter((p) => p.pgrp === pgid && isLiving(p)).map((p) => p.pid);
 }
 
 /** Whether group `pgid` has any process (zombies included); SIGCONT leaves running processes as they are. */
@@ -210,6 +213,14 @@ export async function terminateGroup(pgid: number, graceMs: number, log: Logger)
   const left = livingGroupMembers(pgid);
   log.warn("task processes survived SIGTERM; sending SIGKILL", { pgid, pids: left, grace_ms: graceMs });
   signalGroup(pgid, "SIGKILL");
+  if (!await waitGroupGone(pgid, 5_000)) {
+    log.error("task processes still alive after SIGKILL", { pgid, pids: livingGroupMembers(pgid) });
+  }
+}
+
+/** Sends SIGKILL to group `pgid` and waits (5 s at most) until no living member is left. */
+export async function killGroupNow(pgid: number, log: Logger): Promise<void> {
+  if (!signalGroup(pgid, "SIGKILL")) return;
   if (!await waitGroupGone(pgid, 5_000)) {
     log.error("task processes still alive after SIGKILL", { pgid, pids: livingGroupMembers(pgid) });
   }
@@ -300,7 +311,9 @@ export async function runTaskProcess(spec: ProcessSpec, options: ProcessRunOptio
   const pid = child.pid;
   liveGroups.add(pid);
   const started = performance.now();
-  log.info("task process spawned", { pid, args: spec.args });
+  const guard = startGroupGuard(pid, log);
+  log.info("task process spawned", { pid, args: spec.args, guard_pid: guard?.pid ?? null });
+  await options.records?.add(pid, options.taskUuid);
 
   const onOutput = spec.onOutput;
   const tee = (stream: "stdout" | "stderr") => onOutput && ((chunk: Uint8Array) => onOutput(stream, chunk));
@@ -342,6 +355,8 @@ export async function runTaskProcess(spec: ProcessSpec, options: ProcessRunOptio
     await terminateGroup(pid, graceMs, log);
   }
   liveGroups.delete(pid);
+  await guard?.release();
+  await options.records?.remove(pid);
 
   // The group is gone, so the pipes are closed, unless a process escaped the group.
   const copying = Promise.all(copies.map((c) => c.done));

@@ -10,7 +10,8 @@
  * - Dropping: the task is spawned through util-linux `setpriv --reuid
  *   --regid --init-groups`, its work dir is handed to the user (`chown -R
  *   --no-dereference`) just before it starts, and its HOME/USER/LOGNAME name
- *   that user. The directories above a work dir get the search bit for others
+ *   that user (`parentDeathPrefix` adds `--pdeathsig KILL`, see
+ *   `process.ts`). The directories above a work dir get the search bit for others
  *   (as for the embedded PostgreSQL's data directory) so the user can reach
  *   its work dir without being able to list anything.
  */
@@ -144,6 +145,20 @@ const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv", "/usr/sbin/setpriv", "/sbin
 export function dropPrivilegesPrefix(user: TaskUser): string[] {
   if (SETPRIV === undefined) throw new TaskUserError("setpriv (util-linux) is needed to run tasks as the task user");
   return [SETPRIV, `--reuid=${user.uid}`, `--regid=${user.gid}`, "--init-groups", "--"];
+}
+
+/**
+ * The argv prefix that runs a program as `user` (when given) with SIGKILL
+ * as its parent-death signal: it is killed when the process that spawned it
+ * dies. `setpriv` sets the signal after changing the ids (a change of
+ * effective ids would clear it) and it survives the exec of the program
+ * (unless that program is set-user-ID or has file capabilities). Without
+ * `setpriv`: `[]` (no parent-death signal), or `TaskUserError` when `user`
+ * is given.
+ */
+export function parentDeathPrefix(user: TaskUser | undefined): string[] {
+  if (user !== undefined) return [...dropPrivilegesPrefix(user).slice(0, -1), "--pdeathsig", "KILL", "--"];
+  return SETPRIV === undefined ? [] : [SETPRIV, "--pdeathsig", "KILL", "--"];
 }
 
 /** The environment variables naming `user` (HOME, USER, LOGNAME), set on top of a task's environment. */
