@@ -24,9 +24,10 @@ import { ManagerIdentity } from "./identity/identity.ts";
 import { loadOrRegister, registerManager } from "./identity/register.ts";
 import { startTokenRefresher } from "./identity/token_refresh.ts";
 import { ManagerApi } from "./manager_api.ts";
-import { CoordinatorConnection } from "./connection/coordinator_connection.ts";
+import { CoordinatorConnection, type ManagerRequest } from "./connection/coordinator_connection.ts";
 import { ManagerLink } from "./connection/link.ts";
 import { Heartbeats } from "./connection/heartbeat.ts";
+import { AssignmentLease, LEASE_INTERVALS } from "./connection/assignment_lease.ts";
 import { collectMetrics, TaskCounters } from "./metrics.ts";
 import { ManagerState } from "./state.ts";
 import { SuiteRunner } from "./suite_runner.ts";
@@ -167,6 +168,7 @@ async function main(): Promise<number> {
     token: () => identity.token,
     log,
     onPush,
+    greeting: (): ManagerRequest => link.heldTasksGreeting(),
     onOpen: () => {
       heartbeats.sendNow();
       if (!printed) {
@@ -194,6 +196,11 @@ async function main(): Promise<number> {
     metrics: () => collectMetrics({ counters, activeWorkers: runner.activeWorkers, startedAt }),
     intervalMs: config.heartbeat_interval,
     log,
+    onAck: (sentAt: number, assignedSuiteUuid: string | null): void => lease.confirmed(sentAt, assignedSuiteUuid),
+  });
+  const lease = new AssignmentLease({
+    durationMs: (): number => LEASE_INTERVALS * heartbeats.intervalMs,
+    requestConfirmation: () => heartbeats.sendNow(),
   });
   const runner = new SuiteRunner({
     config,
@@ -205,6 +212,7 @@ async function main(): Promise<number> {
         workerBinary,
         ipc,
         stopGraceMs: config.worker_stop_grace,
+        lease,
         taskUser: taskUser?.name,
         log,
         resourceUrl: (suiteUuid, resource, signal) => api.resourceUrl(suiteUuid, resource, signal),
@@ -214,7 +222,10 @@ async function main(): Promise<number> {
     taskUser: taskUser ?? undefined,
     log,
   });
-  const shutdown = new ShutdownController(runner, log);
+  const shutdown = new ShutdownController(runner, log, {
+    stopGraceMs: config.worker_stop_grace,
+    giveUpDelivery: () => connection.giveUpWhenDisconnected(),
+  });
   onSignal = (signal) => shutdown.signal(signal);
   if (startup.signal.aborted) shutdown.signal(startup.signal.reason as Deno.Signal);
 

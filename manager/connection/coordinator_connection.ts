@@ -6,14 +6,21 @@
  *   carrying the same id (replies may come in any order; up to
  *   `maxInFlight` are outstanding, the rest wait in order). An `Error` reply
  *   rejects with `CoordinatorRequestError`.
+ * - **Greeting**: the `greeting` request (`HeldTasks`) is sent first on
+ *   every connection, and nothing else is sent on it before its reply; an
+ *   `Error` reply, or none within the connect timeout, drops the connection
+ *   (made again with backoff). `connected` is true only once it is answered.
  * - **While disconnected** requests wait in the queue and are sent, in the
- *   order they were made, right after reconnection (after the heartbeat the
- *   `onOpen` callback sends). Requests that were sent but not answered when
+ *   order they were made, right after reconnection (after the greeting and
+ *   the heartbeat the `onOpen` callback sends). Requests that were sent but not answered when
  *   the connection dropped are sent again first (at-least-once: the
  *   coordinator refuses a repeated report that already took effect with
  *   `success: false`). Requests made with `resend: false` (heartbeats) are
  *   sent only on an open connection and fail with `NotConnectedError`
- *   otherwise.
+ *   otherwise. Once `giveUpWhenDisconnected` was called (the manager is
+ *   stopping and its delivery time is over), no request waits for a
+ *   connection any more: queued ones fail with `NotConnectedError`, so do
+ *   new ones made while disconnected and those cut off by a lost connection.
  * - **Reconnection** with exponential backoff (1 s, 2 s, 4 s … 60 s, with
  *   jitter), reset once a connection has stayed open `healthyAfterMs`. Each
  *   failed attempt logs `WebSocket connection failed`; the first success
@@ -70,6 +77,8 @@ export interface ConnectionOptions {
   log: Logger;
   /** Receives every push, in arrival order. */
   onPush: (push: CoordinatorPush) => void;
+  /** The request sent first on every connection, before any other (the manager's `HeldTasks`). */
+  greeting?: () => ManagerRequest;
   /** Runs on each open connection before queued requests are flushed; `first` for the process's first one. */
   onOpen: (first: boolean) => void;
   /** Whether the coordinator accepts the token (asked after a failed attempt). */
@@ -136,6 +145,12 @@ export class CoordinatorConnection {
   #inFlight = 0;
   #nextId = 1;
   #socket: WebSocket | null = null;
+  /** True once the current connection's greeting was answered: other requests may go. */
+  #ready = false;
+  /** The greeting in flight on the current connection. */
+  #greeting: { id: number; settle: (reply: CoordinatorMessage | Error) => void } | null = null;
+  /** Requests no longer wait for a connection (see `giveUpWhenDisconnected`). */
+  #failFast = false;
   readonly #closing = new AbortController();
   #loop: Promise<void> | undefined;
 
@@ -145,9 +160,42 @@ export class CoordinatorConnection {
     this.#backoff = new Backoff(options.backoff);
   }
 
-  /** True while a connection is open. */
+  /** True while a connection is open and its greeting was answered. */
   get connected(): boolean {
-    return this.#socket !== null && this.#socket.readyState === WebSocket.OPEN;
+    return this.#ready && this.#socket !== null && this.#socket.readyState === WebSocket.OPEN;
+  }
+
+  /** True once requests no longer wait for a connection. */
+  get givingUp(): boolean {
+    return this.#failFast;
+  }
+
+  /**
+   * From now on no request waits for a connection: queued ones fail with
+   * `NotConnectedError` unless a connection is open, and so do later ones
+   * made while disconnected or cut off by a lost connection. Used when the
+   * manager stops: what the coordinator did not get by then is reclaimed by
+   * its heartbeat timeout.
+   */
+  giveUpWhenDisconnected(): void {
+    if (this.#failFast) return;
+    this.#failFast = true;
+    if (!this.connected) this.#failQueued();
+  }
+
+  /** Fails every request not sent yet (fail-fast while disconnected). */
+  #failQueued(): void {
+    const queued = [...this.#pending.values()].filter((entry) => !entry.sent);
+    if (queued.length > 0) {
+      this.#log.warn("coordinator unreachable while stopping; giving up on requests not sent", {
+        count: queued.length,
+        types: [...new Set(queued.map((entry) => entry.type))],
+      });
+    }
+    for (const entry of queued) {
+      this.#settle(entry);
+      entry.reject(new NotConnectedError(`coordinator unreachable: ${entry.type} not sent`));
+    }
   }
 
   /** Requests made but not answered yet (queued or in flight). */
@@ -164,7 +212,7 @@ export class CoordinatorConnection {
   request(message: ManagerRequest, options: RequestOptions = {}): Promise<CoordinatorMessage> {
     if (this.#closing.signal.aborted) return Promise.reject(new ConnectionClosedError());
     const resend = options.resend ?? true;
-    if (!resend && !this.connected) return Promise.reject(new NotConnectedError());
+    if ((!resend || this.#failFast) && !this.connected) return Promise.reject(new NotConnectedError());
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       const entry: PendingRequest = {
@@ -234,7 +282,7 @@ export class CoordinatorConnection {
   /** Sends queued requests while the connection is open and the in-flight limit allows. */
   #flush(): void {
     const socket = this.#socket;
-    if (socket === null || socket.readyState !== WebSocket.OPEN) return;
+    if (!this.#ready || socket === null || socket.readyState !== WebSocket.OPEN) return;
     const limit = this.#o.maxInFlight ?? 1024;
     while (this.#queue.length > 0 && this.#inFlight < limit) {
       const id = this.#queue.shift()!;
@@ -276,6 +324,12 @@ export class CoordinatorConnection {
     }
     const message = parsed.data;
     const id = "request_id" in message ? message.request_id : null;
+    const greeting = this.#greeting;
+    if (greeting !== null && id === greeting.id) {
+      this.#greeting = null;
+      greeting.settle(message);
+      return;
+    }
     const entry = typeof id === "number" ? this.#pending.get(id) : undefined;
     if (entry !== undefined) {
       this.#settle(entry);
@@ -300,7 +354,7 @@ export class CoordinatorConnection {
     const again: number[] = [];
     for (const entry of [...this.#pending.values()]) {
       if (!entry.sent) continue;
-      if (!entry.resend) {
+      if (!entry.resend || this.#failFast) {
         this.#settle(entry);
         entry.reject(new NotConnectedError(`the connection was lost before the reply to ${entry.type}`));
         continue;
@@ -314,6 +368,7 @@ export class CoordinatorConnection {
     if (again.length > 0) {
       this.#log.info("requests without a reply will be sent again after reconnection", { count: again.length });
     }
+    if (this.#failFast) this.#failQueued();
   }
 
   /** Opens one connection; rejects when it fails or takes longer than the connect timeout. */
@@ -375,6 +430,43 @@ export class CoordinatorConnection {
     }
   }
 
+  /**
+   * Sends the greeting on a fresh connection and awaits its reply; false
+   * (the socket then closing) when it was refused, unanswered in time, or
+   * the connection closed first.
+   */
+  async #greet(socket: WebSocket, closed: Promise<CloseEvent>): Promise<boolean> {
+    const make = this.#o.greeting;
+    if (make === undefined) return true;
+    const message = make();
+    const id = this.#nextId++;
+    const limitMs = this.#o.connectTimeoutMs ?? 30_000;
+    const reply = await new Promise<CoordinatorMessage | Error>((resolve) => {
+      const timer = setTimeout(() => resolve(new Error(`no reply to ${message.type} within ${limitMs} ms`)), limitMs);
+      const settle = (result: CoordinatorMessage | Error) => {
+        clearTimeout(timer);
+        resolve(result);
+      };
+      this.#greeting = { id, settle };
+      closed.then(() => settle(new Error(`the connection closed before the reply to ${message.type}`)));
+      try {
+        socket.send(JSON.stringify({ ...message, request_id: id }));
+      } catch (error) {
+        settle(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+    this.#greeting = null;
+    if (!(reply instanceof Error) && reply.type !== "Error") return true;
+    const error = reply instanceof Error ? reply.message : reply.msg;
+    this.#log.warn(`${message.type} not accepted; connecting again`, { error });
+    try {
+      socket.close(4001, `${message.type} failed`);
+    } catch (closeError) {
+      this.#log.debug("closing the WebSocket failed", { error: closeError });
+    }
+    return false;
+  }
+
   async #run(): Promise<void> {
     const signal = this.#closing.signal;
     let first = true;
@@ -397,6 +489,7 @@ export class CoordinatorConnection {
         continue;
       }
       this.#socket = socket;
+      this.#ready = false;
       if (lost) this.#log.info("WebSocket reconnected", { url: managerSocketUrl(this.#o.baseUrl) });
       else this.#log.info("WebSocket connected", { url: managerSocketUrl(this.#o.baseUrl) });
       const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener("close", resolve, { once: true }));
@@ -405,6 +498,18 @@ export class CoordinatorConnection {
         this.#log.debug("WebSocket error", { error: event instanceof ErrorEvent ? event.message : event.type });
       });
       const healthy = setTimeout(() => this.#backoff.reset(), this.#o.healthyAfterMs ?? 10_000);
+      if (!await this.#greet(socket, closed)) {
+        clearTimeout(healthy);
+        await closed;
+        this.#socket = null;
+        if (signal.aborted) break;
+        lost = true;
+        this.#requeue();
+        const delay = this.#backoff.next();
+        await sleep(delay, signal);
+        continue;
+      }
+      this.#ready = true;
       try {
         this.#o.onOpen(first);
       } catch (error) {
@@ -415,6 +520,7 @@ export class CoordinatorConnection {
       const event = await closed;
       clearTimeout(healthy);
       this.#socket = null;
+      this.#ready = false;
       if (signal.aborted) break;
       lost = true;
       if (event.code === REPLACED_CODE) {

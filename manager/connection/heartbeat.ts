@@ -26,6 +26,8 @@ export interface HeartbeatOptions {
   metrics: () => ManagerMetrics;
   intervalMs: number;
   log: Logger;
+  /** A heartbeat sent at `sentAt` (`performance.now()`) was answered naming `assignedSuiteUuid`. */
+  onAck?: (sentAt: number, assignedSuiteUuid: string | null) => void;
 }
 
 /** The heartbeat sender. */
@@ -64,8 +66,10 @@ export class Heartbeats {
     const { state, suiteUuid } = this.#o.snapshot();
     const metrics = this.#o.metrics();
     const timeoutMs = Math.max(10_000, 2 * this.#intervalMs);
+    const sentAt = performance.now();
     this.#o.link.heartbeat(state, suiteUuid, metrics, timeoutMs).then(
       (ack) => {
+        this.#o.onAck?.(sentAt, ack.assigned_suite_uuid);
         this.#o.log.debug("heartbeat acknowledged", {
           state,
           suite_uuid: suiteUuid,

@@ -4,6 +4,17 @@
  * the suite runner sends. Every call is one request awaiting its reply by
  * `request_id`; calls made while disconnected wait and are sent after
  * reconnection (see `coordinator_connection.ts`).
+ *
+ * The link keeps the registry of tasks this process holds
+ * (`held_tasks.ts`) from the replies it gets, and builds the `HeldTasks`
+ * greeting from it.
+ *
+ * Task reports (`ReportTask`) and `ReturnTasks` are idempotent for a given
+ * attempt, so when the coordinator answers `Error` (a database error, say)
+ * they are sent again with a backoff (250 ms doubling to 5 s) until an
+ * answer comes: a report is never turned into a re-run of its task because
+ * it could not be relayed. Only a refusal (`success: false`) drops it. The
+ * retries stop once the connection gives up (the manager is stopping).
  */
 import type { CoordinatorLink, ReportAck } from "../contracts.ts";
 import type { CoordinatorMessage, ManagedTask } from "../../shared/wire/manager_ws.ts";
@@ -12,6 +23,12 @@ import type { ReportTaskOp } from "../../shared/wire/workers.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import type { CoordinatorConnection, ManagerRequest, RequestOptions } from "./coordinator_connection.ts";
 import type { TaskCounters } from "../metrics.ts";
+import { Backoff, sleep } from "./backoff.ts";
+import { CoordinatorRequestError } from "./coordinator_connection.ts";
+import { HeldTaskRegistry } from "./held_tasks.ts";
+
+/** Backoff of requests retried after an `Error` answer: 250 ms doubling up to 5 s. */
+const RETRY_BACKOFF = { initialMs: 250, maxMs: 5_000 } as const;
 
 /** The coordinator answered with a reply of an unexpected type. */
 export class UnexpectedReplyError extends Error {
@@ -28,15 +45,53 @@ export class ManagerLink implements CoordinatorLink {
   readonly #connection: CoordinatorConnection;
   readonly #counters: TaskCounters;
   readonly #log: Logger;
+  /** The tasks this process holds. */
+  readonly held: HeldTaskRegistry;
 
   /**
    * `counters` counts committed tasks (exit status 0 without a message →
    * completed, else failed) and aborted tasks (failed).
    */
-  constructor(connection: CoordinatorConnection, counters: TaskCounters, log: Logger) {
+  constructor(connection: CoordinatorConnection, counters: TaskCounters, log: Logger, held = new HeldTaskRegistry()) {
     this.#connection = connection;
     this.#counters = counters;
     this.#log = log;
+    this.held = held;
+  }
+
+  /** The `HeldTasks` greeting of a new connection: every task this process holds. */
+  heldTasksGreeting(): ManagerRequest {
+    const task_uuids = this.held.uuids();
+    this.#log.info("declaring held tasks to the coordinator", { count: task_uuids.length });
+    return { type: "HeldTasks", task_uuids };
+  }
+
+  /**
+   * Sends `message` until the coordinator answers something other than
+   * `Error` (see the module comment); other failures are thrown at once.
+   */
+  async #retrying<T extends CoordinatorMessage["type"]>(
+    expected: T,
+    message: ManagerRequest,
+    fields: Record<string, unknown>,
+  ): Promise<Reply<T>> {
+    const backoff = new Backoff({ ...RETRY_BACKOFF, random: () => 1 });
+    for (;;) {
+      try {
+        return await this.#call(expected, message);
+      } catch (error) {
+        if (!(error instanceof CoordinatorRequestError) || this.#connection.givingUp) throw error;
+        const delay = backoff.next();
+        this.#log.warn(`${message.type} failed at the coordinator; sending it again`, {
+          ...fields,
+          error: error.message,
+          attempt: backoff.attempts,
+          retry_in_ms: delay,
+        });
+        await sleep(delay);
+        if (this.#connection.givingUp) throw error;
+      }
+    }
   }
 
   async #call<T extends CoordinatorMessage["type"]>(
@@ -57,11 +112,18 @@ export class ManagerLink implements CoordinatorLink {
 
   async fetchTasks(suiteUuid: string, maxCount: number): Promise<{ tasks: ManagedTask[]; suiteState: string | null }> {
     const reply = await this.#call("TaskAvailable", { type: "FetchTask", suite_uuid: suiteUuid, max_count: maxCount });
+    this.held.claimed(reply.tasks);
     return { tasks: reply.tasks, suiteState: reply.suite_state };
   }
 
   async reportTask(taskId: number, attempt: number, op: ReportTaskOp): Promise<ReportAck> {
-    const reply = await this.#call("TaskReportAck", { type: "ReportTask", task_id: taskId, attempt, op });
+    const reply = await this.#retrying(
+      "TaskReportAck",
+      { type: "ReportTask", task_id: taskId, attempt, op },
+      { task_id: taskId, attempt, op: typeof op === "string" ? op : Object.keys(op)[0] },
+    );
+    const isCommit = typeof op === "object" && "Commit" in op;
+    if (isCommit || !reply.success) this.held.releaseId(taskId);
     if (reply.success && typeof op === "object" && "Commit" in op) {
       if (op.Commit.exit_status === 0 && !op.Commit.msg) this.#counters.completed++;
       else this.#counters.failed++;
@@ -87,12 +149,16 @@ export class ManagerLink implements CoordinatorLink {
 
   async abortTask(taskUuid: string, reason: string): Promise<void> {
     const ack = await this.#call("Ack", { type: "AbortTask", task_uuid: taskUuid, reason });
+    this.held.releaseUuids([taskUuid]);
     if (this.#checkAck("task abort", ack, { task_uuid: taskUuid })) this.#counters.failed++;
   }
 
   async returnTasks(taskUuids: string[]): Promise<void> {
     if (taskUuids.length === 0) return;
-    const ack = await this.#call("Ack", { type: "ReturnTasks", task_uuids: taskUuids });
+    const ack = await this.#retrying("Ack", { type: "ReturnTasks", task_uuids: taskUuids }, {
+      count: taskUuids.length,
+    });
+    this.held.releaseUuids(taskUuids);
     this.#checkAck("task return", ack, { task_uuids: taskUuids });
   }
 
@@ -122,6 +188,8 @@ export class ManagerLink implements CoordinatorLink {
       tasks_failed: tasksFailed,
       cleanup_error: cleanupError,
     });
+    // The coordinator returned whatever of the suite was still held here.
+    this.held.releaseSuite(suiteUuid);
     this.#checkAck("suite completion", ack, { suite_uuid: suiteUuid });
   }
 

@@ -13,6 +13,10 @@
  *    A worker that exits is respawned; the task it was running is retried
  *    here or aborted per SPEC §5.5 (`failures.ts`) — or, when it exited
  *    because the manager stopped it, retried without counting a failure.
+ *    While the suite assignment is not confirmed (`settings.lease`: no
+ *    heartbeat reply for a while, e.g. the manager was frozen or cut off)
+ *    the buffer is dropped (ReturnTasks) and no task is handed out until the
+ *    coordinator names the suite again in a heartbeat reply.
  * 3. `cancelTask`: a task still in the buffer is taken out; a running one's
  *    worker is terminated (SIGTERM to its group, SIGKILL after
  *    `stopGraceMs`; its task processes are killed with it). Either way **the
@@ -36,6 +40,7 @@ import { WITHHELD_VARIABLES } from "../../shared/exec/env.ts";
 import { newWorkerSecret, WORKER_SECRET_ENV } from "../../shared/ipc/worker_secret.ts";
 import type { IpcServer, IpcTransport } from "../../shared/ipc/transport.ts";
 import type { Logger } from "../../shared/log/logger.ts";
+import type { AssignmentLease } from "../connection/assignment_lease.ts";
 import type { ManagedTask } from "../../shared/wire/manager_ws.ts";
 import type { TaskResultSpec } from "../../shared/wire/tasks.ts";
 import type { ExecutionSummary, SuiteExecution, SuiteExecutionOptions } from "../contracts.ts";
@@ -69,6 +74,12 @@ export interface ExecutionSettings {
   restart?: Partial<RestartPolicy>;
   /** Base environment of workers; default this process's, minus secrets. */
   baseEnv?: Record<string, string>;
+  /**
+   * The confirmation of this manager's suite assignment: when it has lapsed
+   * the buffer is dropped (ReturnTasks) and no task is handed out until the
+   * coordinator confirms the suite again. Without it, tasks are always handed out.
+   */
+  lease?: AssignmentLease;
   /**
    * The user workers run tasks as (`--task-user`, see `shared/exec/task_user.ts`);
    * unset: the worker's own user ("root" when the manager runs as root and opted out).
@@ -162,6 +173,8 @@ class Execution implements PoolExecution {
   readonly #toReturn: ManagedTask[] = [];
   /** Times each task was given up by a worker without a result. */
   readonly #abandons = new Map<string, number>();
+  /** The lease generation whose lapse last dropped the buffer. */
+  #droppedAt = -1;
   #workerSpecs: ((i: number) => { args: string[]; env: Record<string, string> }) | null = null;
   #stopping: "graceful" | "force" | null = null;
   #stopTimer: ReturnType<typeof setTimeout> | undefined;
@@ -209,6 +222,10 @@ class Execution implements PoolExecution {
       onShutdownSent: (workerLocalId) => this.#pool.markRequested(workerLocalId),
       resourceUrl: settings.resourceUrl,
       watchedTask: settings.watchedTask,
+      assignment: settings.lease === undefined ? undefined : {
+        fresh: () => settings.lease!.fresh(options.suite.uuid),
+        confirm: (waitMs) => this.#confirmAssignment(settings.lease!, waitMs),
+      },
     });
     this.#pool = new WorkerPool({
       spec: (i) => this.#workerSpecs!(i),
@@ -306,6 +323,25 @@ class Execution implements PoolExecution {
     } catch (error) {
       this.#log.error("cannot return tasks to the coordinator", { count: uuids.length, task_uuids: uuids, error });
     }
+  }
+
+  /**
+   * Resolves whether tasks may be handed out: at once while the lease is
+   * fresh; otherwise the buffer is dropped (once per lapse) and a
+   * confirmation awaited up to `waitMs`.
+   */
+  async #confirmAssignment(lease: AssignmentLease, waitMs: number): Promise<boolean> {
+    const suite = this.#o.suite.uuid;
+    if (lease.fresh(suite)) return true;
+    if (this.#droppedAt !== lease.generation) {
+      this.#droppedAt = lease.generation;
+      const dropped = this.#buffer.drop();
+      this.#log.warn("suite assignment not confirmed recently (no heartbeat reply); prefetched tasks dropped", {
+        dropped: dropped.length,
+      });
+      if (dropped.length > 0) this.#track(this.#returnTasks(dropped, "assignment not confirmed"));
+    }
+    return await lease.waitFresh(suite, waitMs);
   }
 
   /** A task the manager holds but no worker runs any more: retried, or returned when stopping. */

@@ -6,7 +6,9 @@
  *   when it is empty), recorded as that worker's assignment before the reply
  *   leaves. `task: null` means "ask again"; once the buffer is exhausted or
  *   the execution stops, the reply is null and the worker also gets
- *   `Shutdown {graceful: true}`.
+ *   `Shutdown {graceful: true}`. No task is handed out while the suite
+ *   assignment is not confirmed (`assignment`, see
+ *   `manager/connection/assignment_lease.ts`).
  * - `ReportTask` → relayed with `link.reportTask(task_id, attempt, op)` for
  *   the task the worker is assigned (`Upload` answers carry the presigned
  *   URL); a report about any other task is refused. A `Commit` (or any
@@ -15,7 +17,8 @@
  *   once and travel to the coordinator behind the task's earlier reports:
  *   the worker takes its next task without waiting for a coordinator round
  *   trip, and goes on while the coordinator is unreachable (the link queues
- *   the reports until it is back). A refusal that comes back later refuses
+ *   the reports until it is back, and sends them again when the coordinator
+ *   answers `Error`). A refusal that comes back later refuses
  *   the task's further reports; `settled()` waits for every report still
  *   travelling (before the suite is reported complete).
  * - `ResourceUrl` → a download URL for a resource of the worker's task,
@@ -101,6 +104,12 @@ export interface IpcServiceOptions {
   onShutdownSent: (workerLocalId: number) => void;
   resourceUrl?: ResourceUrlProvider;
   watchedTask?: WatchedTaskProvider;
+  /**
+   * Whether the suite assignment is confirmed (`fresh`), and a wait of at
+   * most `waitMs` for a confirmation (dropping what the buffer holds when it
+   * lapsed); without it tasks are always handed out.
+   */
+  assignment?: { fresh(): boolean; confirm(waitMs: number): Promise<boolean> };
 }
 
 /** A report operation as a worker sends it. */
@@ -278,8 +287,12 @@ export class IpcService implements IpcHandler {
       this.#o.onAbandoned(previous);
       this.#o.onAssignmentsChanged();
     }
-    const { buffer } = this.#o;
+    const { buffer, assignment } = this.#o;
     if (this.#o.isStopping() || buffer.exhausted) return this.#noMoreTasks(peer, workerLocalId, requestId);
+    if (assignment !== undefined && !await assignment.confirm(this.#o.fetchWaitMs)) {
+      log.debug("suite assignment not confirmed by the coordinator; no task handed out");
+      return { type: "FetchTaskReply", request_id: requestId, task: null };
+    }
     const task = await buffer.next(this.#o.fetchWaitMs);
     if (task === null) {
       if (this.#o.isStopping() || buffer.exhausted) return this.#noMoreTasks(peer, workerLocalId, requestId);
@@ -287,6 +300,11 @@ export class IpcService implements IpcHandler {
     }
     if (this.#deadPeers.has(peer.id)) {
       log.info("worker went away while waiting for a task; task kept for another worker", { task_uuid: task.uuid });
+      this.#o.onUnclaimed(task);
+      return { type: "FetchTaskReply", request_id: requestId, task: null };
+    }
+    if (assignment !== undefined && !assignment.fresh()) {
+      // The assignment lapsed while the fetch waited (the manager was frozen): the next fetch decides.
       this.#o.onUnclaimed(task);
       return { type: "FetchTaskReply", request_id: requestId, task: null };
     }

@@ -129,6 +129,17 @@ export class PrefetchBuffer {
     return undefined;
   }
 
+  /**
+   * Takes every task out (buffered and to retry) without closing the buffer:
+   * the assignment they were claimed under may have lapsed (see
+   * `manager/connection/assignment_lease.ts`); the refill loop goes on.
+   */
+  drop(): ManagedTask[] {
+    const dropped = [...this.#retries.splice(0), ...this.#queue.splice(0)];
+    this.#nudge();
+    return dropped;
+  }
+
   /** Wakes the refill loop early (e.g. the last running task ended, so a Closed suite may now be drained). */
   nudge(): void {
     this.#nudge();
