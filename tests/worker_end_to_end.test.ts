@@ -271,8 +271,8 @@ test("a worker killed with SIGKILL mid-task: after the heartbeat timeout its tas
   doomed.kill("SIGKILL");
   await doomed.waitExit(10_000);
   await doomed[Symbol.asyncDispose]();
-  // SIGKILL leaves the task's own process group behind; end it here.
-  for (const line of await livingProcesses(`sleep ${duration}`)) Deno.kill(Number(line.split(/\s+/)[0]), "SIGKILL");
+  // The task's process group dies with its worker (tests/task_process_lifetime.test.ts).
+  await eventually(async () => (await livingProcesses(`sleep ${duration}`)).length === 0, 2_000, "the task to die");
   await eventually(async () => (await workerRowCount(coord, doomed.uuid)) === 0, 20_000, "the reaper");
   assertEquals((await getTask(coord.url, token, uuid)).info.state, "Ready");
 

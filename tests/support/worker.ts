@@ -18,6 +18,8 @@ export interface SpawnWorkerOptions {
   env?: Record<string, string>;
   /** How long to wait for registration (default 60 s). */
   timeoutMs?: number;
+  /** `--cache-dir` (default `<sandbox>/cache`), e.g. one prepared before the worker starts. */
+  cacheRoot?: string;
 }
 
 /** A running worker process. */
@@ -43,7 +45,7 @@ export interface SpawnedWorker extends AsyncDisposable {
 /** Starts a worker for `coordinatorUrl` and waits until it has registered. */
 export async function spawnWorker(coordinatorUrl: string, options: SpawnWorkerOptions): Promise<SpawnedWorker> {
   const dir = await Deno.makeTempDir({ prefix: "mitosis-test-worker-" });
-  const cacheRoot = `${dir}/cache`;
+  const cacheRoot = options.cacheRoot ?? `${dir}/cache`;
   const args = [
     "run",
     "--allow-all",
