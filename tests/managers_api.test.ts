@@ -263,7 +263,8 @@ test("shutdown: Graceful flags the manager; Force also requeues its tasks and re
   const tasks = await coord.sql`
     SELECT uuid, state, assigned_manager, attempt FROM active_tasks ORDER BY task_id`;
   assertEquals(tasks.map((r) => ({ ...r })), [
-    { uuid: taskUuid, state: 1, assigned_manager: null, attempt: 1 },
+    // Back to Ready with its attempt unchanged: the next claim increments it.
+    { uuid: taskUuid, state: 1, assigned_manager: null, attempt: 0 },
     { uuid: otherUuid, state: 2, assigned_manager: g.id, attempt: 0 },
   ]);
   assertEquals(

@@ -1,8 +1,8 @@
 /**
  * Node managers silent for longer than `manager_heartbeat_timeout` go
  * Offline (SPEC §5.4): their suite assignment is released and every task
- * they hold (running or prefetched) goes back to Ready with `attempt`
- * incremented, one statement per batch of managers. Stale rows are locked
+ * they hold (running or prefetched) goes back to Ready, one statement per
+ * batch of managers. Stale rows are locked
  * with `SKIP LOCKED`, so several coordinators can run the reaper at once.
  * Each pass also rescues tasks still held by a manager that is Offline or
  * gone (a claim that raced with the reaper). After a pass that freed work,
@@ -12,12 +12,11 @@
  */
 import type { Sql } from "../db/connect.ts";
 import type { Logger } from "../../shared/log/logger.ts";
-import { TaskStateCode } from "../../shared/wire/tasks.ts";
+import { backToReady, isHeld } from "../scheduler/held_tasks.ts";
 import { NodeManagerStateCode } from "../../shared/wire/managers.ts";
 import { intervalFor, type Service, startService } from "./service.ts";
 
 const BATCH = 500;
-const HELD_STATES = [TaskStateCode.Running, TaskStateCode.Finished, TaskStateCode.Cancelled];
 
 /** A manager that went Offline. */
 export interface ReapedManager {
@@ -50,9 +49,8 @@ export async function reapManagerBatch(
       FROM stale WHERE m.id = stale.id
       RETURNING m.id, m.uuid, stale.assigned_task_suite_id
     ), returned AS (
-      UPDATE active_tasks t SET state = ${TaskStateCode.Ready}, assigned_manager = NULL, attempt = t.attempt + 1,
-        updated_at = now()
-      FROM stale WHERE t.assigned_manager = stale.id AND t.state = ANY(${HELD_STATES}::int[])
+      UPDATE active_tasks t SET ${backToReady(sql)}
+      FROM stale WHERE t.assigned_manager = stale.id AND ${isHeld(sql)}
       RETURNING stale.id AS manager_id
     )
     SELECT o.id, o.uuid, s.uuid AS suite_uuid,
@@ -63,9 +61,8 @@ export async function reapManagerBatch(
 /** Returns to Ready the tasks held by managers that are Offline or no longer exist; returns how many. */
 export async function rescueOrphanedManagerTasks(sql: Sql): Promise<number> {
   const result = await sql`
-    UPDATE active_tasks t SET state = ${TaskStateCode.Ready}, assigned_manager = NULL, attempt = t.attempt + 1,
-      updated_at = now()
-    WHERE t.assigned_manager IS NOT NULL AND t.state = ANY(${HELD_STATES}::int[])
+    UPDATE active_tasks t SET ${backToReady(sql)}
+    WHERE t.assigned_manager IS NOT NULL AND ${isHeld(sql)}
       AND NOT EXISTS (
         SELECT 1 FROM node_managers m WHERE m.id = t.assigned_manager AND m.state <> ${NodeManagerStateCode.Offline})`;
   return result.count;

@@ -7,7 +7,7 @@
  */
 import type { Sql } from "../db/connect.ts";
 import type { Logger } from "../../shared/log/logger.ts";
-import { TaskStateCode } from "../../shared/wire/tasks.ts";
+import { backToReady, isHeld } from "../scheduler/held_tasks.ts";
 import { removeWorkers, staleWorkerIds } from "../workers/store.ts";
 import { intervalFor, type Service, startService } from "./service.ts";
 
@@ -27,9 +27,8 @@ export async function reapWorkersOnce(sql: Sql, timeoutMs: number, log: Logger, 
     if (ids.length < BATCH) break;
   }
   const rescued = await sql`
-    UPDATE active_tasks t SET state = ${TaskStateCode.Ready}, assigned_worker = NULL, updated_at = now()
-    WHERE t.assigned_worker IS NOT NULL AND t.task_suite_id IS NULL
-      AND t.state IN (${TaskStateCode.Running}, ${TaskStateCode.Finished}, ${TaskStateCode.Cancelled})
+    UPDATE active_tasks t SET ${backToReady(sql)}
+    WHERE t.assigned_worker IS NOT NULL AND t.task_suite_id IS NULL AND ${isHeld(sql)}
       AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = t.assigned_worker)`;
   if (rescued.count > 0) log.warn("tasks of vanished workers returned to Ready", { count: rescued.count });
   return total;

@@ -8,8 +8,8 @@ import type { Db } from "../db/connect.ts";
 import { notFound } from "../../shared/errors.ts";
 import { codeOf, GROUP_WORKER_ROLES, type GroupWorkerRole, valueOf } from "../../shared/wire/common.ts";
 import { type ManagerInfo, NODE_MANAGER_STATES, NodeManagerStateCode } from "../../shared/wire/managers.ts";
-import { TaskStateCode } from "../../shared/wire/tasks.ts";
 import { formatTimestamp } from "../../shared/time.ts";
+import { backToReady, isHeld } from "../scheduler/held_tasks.ts";
 import type { SharedGroupRoles } from "../groups/resource_access.ts";
 import type { Fragment } from "../tasks/filter.ts";
 
@@ -126,21 +126,17 @@ export async function markShutdownRequested(db: Db, managerId: number): Promise<
   await db`UPDATE node_managers SET shutdown_requested = true, updated_at = now() WHERE id = ${managerId}`;
 }
 
-/** Task states of tasks a manager holds (claimed, running or reported, not yet committed), as the reaper uses. */
-const HELD_STATES = [TaskStateCode.Running, TaskStateCode.Finished, TaskStateCode.Cancelled];
-
 /**
- * Returns every task the manager holds (running or prefetched) to Ready with
- * its attempt counter incremented, and releases the manager's suite
+ * Returns every task the manager holds (running or prefetched) to Ready,
+ * and releases the manager's suite
  * assignment, in one statement. Returns how many tasks went back to Ready.
  */
 export async function releaseManagerWork(db: Db, managerId: number): Promise<number> {
   const [row] = await db<{ requeued: number }[]>`
     WITH requeued AS (
-      UPDATE active_tasks SET state = ${TaskStateCode.Ready}, assigned_manager = NULL, attempt = attempt + 1,
-        updated_at = now()
-      WHERE assigned_manager = ${managerId} AND state = ANY(${HELD_STATES}::int[])
-      RETURNING id
+      UPDATE active_tasks t SET ${backToReady(db)}
+      WHERE t.assigned_manager = ${managerId} AND ${isHeld(db)}
+      RETURNING t.id
     ), released AS (
       UPDATE node_managers SET assigned_task_suite_id = NULL, lease_expires_at = NULL, updated_at = now()
       WHERE id = ${managerId}

@@ -7,7 +7,7 @@
  */
 import type { Db } from "../db/connect.ts";
 import { NodeManagerStateCode } from "../../shared/wire/managers.ts";
-import { TaskStateCode } from "../../shared/wire/tasks.ts";
+import { backToReady, isHeld } from "../scheduler/held_tasks.ts";
 
 /**
  * Marks the manager Executing if `suiteUuid` is its current assignment;
@@ -98,10 +98,9 @@ export async function releaseManagerSuite(
       FROM before
       WHERE m.id = before.id AND before.assigned IS NULL
     ), returned AS (
-      UPDATE active_tasks SET state = ${TaskStateCode.Ready}, assigned_manager = NULL, updated_at = now()
-      WHERE assigned_manager = ${managerId} AND task_suite_id = (SELECT id FROM suite)
-        AND state IN (${TaskStateCode.Running}, ${TaskStateCode.Finished}, ${TaskStateCode.Cancelled})
-      RETURNING uuid
+      UPDATE active_tasks t SET ${backToReady(db)}
+      WHERE t.assigned_manager = ${managerId} AND t.task_suite_id = (SELECT id FROM suite) AND ${isHeld(db)}
+      RETURNING t.uuid
     )
     SELECT EXISTS (SELECT 1 FROM suite) AS suite_exists,
       EXISTS (SELECT 1 FROM released) AS released,

@@ -24,7 +24,7 @@ import type { SuiteAssigner } from "./assigner.ts";
 import type { ManagerPushes } from "../ws/push.ts";
 import type { SessionRegistry } from "../ws/registry.ts";
 import { NodeManagerStateCode } from "../../shared/wire/managers.ts";
-import { RUNNABLE_SUITE_STATES } from "../suites/states.ts";
+import { runnableSuiteState } from "../suites/states.ts";
 import { TaskStateCode } from "../../shared/wire/tasks.ts";
 import type { SuiteRow } from "../suites/store.ts";
 import { suiteInfos } from "../suites/present.ts";
@@ -52,7 +52,7 @@ export async function assignSuites(sql: Sql, managerIds: number[], leaseMs: numb
       CROSS JOIN LATERAL (
         SELECT s.id AS suite_id FROM task_suites s
         JOIN suite_eligible_managers e ON e.task_suite_id = s.id AND e.node_manager_id = m.id
-        WHERE s.state = ANY(${RUNNABLE_SUITE_STATES}::int[]) AND s.pending_tasks > 0
+        WHERE ${runnableSuiteState(sql, "s.state")} AND s.pending_tasks > 0
           AND EXISTS (
             SELECT 1 FROM active_tasks t
             WHERE t.task_suite_id = s.id AND t.state = ${TaskStateCode.Ready}

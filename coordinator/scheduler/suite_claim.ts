@@ -14,7 +14,8 @@
 import type { Db } from "../db/connect.ts";
 import { TaskStateCode } from "../../shared/wire/tasks.ts";
 import type { TaskSpec } from "../../shared/wire/tasks.ts";
-import { RUNNABLE_SUITE_STATES } from "../suites/states.ts";
+import { runnableSuiteState } from "../suites/states.ts";
+import { backToReady, isHeld } from "./held_tasks.ts";
 
 /** A task claimed by a manager. */
 export interface ClaimedSuiteTask {
@@ -69,7 +70,7 @@ export async function claimSuiteTasks(
     ), candidate AS (
       SELECT t.id FROM active_tasks t
       WHERE t.task_suite_id = (SELECT id FROM suite) AND t.state = ${TaskStateCode.Ready}
-        AND (SELECT state FROM suite) = ANY(${RUNNABLE_SUITE_STATES}::int[])
+        AND EXISTS (SELECT 1 FROM suite WHERE ${runnableSuiteState(db, "suite.state")})
         AND NOT EXISTS (
           SELECT 1 FROM task_execution_failures f
           WHERE f.task_uuid = t.uuid AND f.node_manager_id = ${managerId} AND f.aborted_at IS NOT NULL)
@@ -105,9 +106,8 @@ export async function claimSuiteTasks(
 export async function returnManagerTasks(db: Db, managerId: number, uuids: string[]): Promise<string[]> {
   if (uuids.length === 0) return [];
   const rows = await db<{ uuid: string }[]>`
-    UPDATE active_tasks SET state = ${TaskStateCode.Ready}, assigned_manager = NULL, updated_at = now()
-    WHERE uuid = ANY(${uuids}::uuid[]) AND assigned_manager = ${managerId}
-      AND state IN (${TaskStateCode.Running}, ${TaskStateCode.Finished}, ${TaskStateCode.Cancelled})
-    RETURNING uuid`;
+    UPDATE active_tasks t SET ${backToReady(db)}
+    WHERE t.uuid = ANY(${uuids}::uuid[]) AND t.assigned_manager = ${managerId} AND ${isHeld(db)}
+    RETURNING t.uuid`;
   return rows.map((r) => r.uuid);
 }

@@ -9,6 +9,7 @@
  */
 import { jsonb, type Sql } from "../db/connect.ts";
 import type { Db } from "../db/connect.ts";
+import { backToReady } from "./held_tasks.ts";
 import { TaskStateCode } from "../../shared/wire/tasks.ts";
 import type { TaskResultSpec } from "../../shared/wire/tasks.ts";
 
@@ -113,8 +114,7 @@ export async function abortTaskOnManager(
           GREATEST(1, cardinality(f.error_messages) + 2 - ${KEPT_ERROR_MESSAGES}):]`;
     const returned = task.assigned_manager === managerId &&
       (await tx`
-        UPDATE active_tasks SET state = ${TaskStateCode.Ready}, assigned_manager = NULL, updated_at = now()
-        WHERE id = ${task.id}`).count > 0;
+        UPDATE active_tasks t SET ${backToReady(tx)} WHERE t.id = ${task.id}`).count > 0;
     const finalised = await tx`
       WITH moved AS (
         DELETE FROM active_tasks t

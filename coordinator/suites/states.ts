@@ -16,6 +16,7 @@
  *   └──────── cancel (from any state but Cancelled) ─────▶ Cancelled
  * ```
  */
+import type { Db } from "../db/connect.ts";
 import { type TaskSuiteState, TaskSuiteStateCode } from "../../shared/wire/suites.ts";
 
 /** Database codes of the suite states (Open 0, Closed 1, Complete 2, Cancelled 3). */
@@ -23,6 +24,11 @@ export const SuiteState = TaskSuiteStateCode;
 
 /** States in which a suite's Ready tasks are handed to managers. */
 export const RUNNABLE_SUITE_STATES: readonly number[] = [SuiteState.Open, SuiteState.Closed];
+
+/** SQL condition: the suite state in `column` (e.g. `s.state`) is runnable (Open or Closed). */
+export function runnableSuiteState(db: Db, column: string) {
+  return db`${db(column)} IN (${SuiteState.Open}, ${SuiteState.Closed})`;
+}
 
 /** What moves a suite from one state to another. */
 export type SuiteEvent =

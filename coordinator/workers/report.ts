@@ -24,6 +24,7 @@ import { type BlobStore, UPLOAD_URL_TTL_SEC } from "../storage/blob_store.ts";
 import { artifactKey, upsertArtifact } from "../artifacts/store.ts";
 import { insertTasks } from "../tasks/store.ts";
 import { removeWorkers, WorkerStateCode } from "./store.ts";
+import { HELD_TASK_STATES } from "../scheduler/held_tasks.ts";
 
 /**
  * Who reports on a task: an independent worker, or a node manager with the
@@ -45,8 +46,6 @@ interface HeldTask {
   downstream_task_uuid: string | null;
 }
 
-const HELD_STATES = [TaskStateCode.Running, TaskStateCode.Finished, TaskStateCode.Cancelled];
-
 /** SQL condition (on an `active_tasks` row) that the holder still holds it. */
 function holds(db: Db, holder: TaskHolder): Fragment {
   if (holder.kind === "worker") return db`assigned_worker = ${holder.id}`;
@@ -66,7 +65,7 @@ async function heldTask(db: Db, taskId: number, holder: TaskHolder, lock: boolea
   const [task] = await db<HeldTask[]>`
     SELECT t.id, t.uuid, t.group_id, t.creator_id, t.state, g.group_name, t.task_suite_id, t.downstream_task_uuid
     FROM active_tasks t JOIN groups g ON g.id = t.group_id
-    WHERE t.id = ${taskId} AND ${holds(db, holder)} AND t.state = ANY(${HELD_STATES}::int[])
+    WHERE t.id = ${taskId} AND ${holds(db, holder)} AND t.state = ANY(${HELD_TASK_STATES}::int[])
     ${lock ? db`FOR UPDATE OF t` : db``}`;
   if (!task) throw notHeld(holder, taskId);
   return task;
@@ -77,7 +76,7 @@ export async function reportEnd(db: Db, holder: TaskHolder, taskId: number, canc
   const next = cancelled ? TaskStateCode.Cancelled : TaskStateCode.Finished;
   const result = await db`
     UPDATE active_tasks SET state = ${next}, updated_at = now()
-    WHERE id = ${taskId} AND ${holds(db, holder)} AND state = ANY(${HELD_STATES}::int[])`;
+    WHERE id = ${taskId} AND ${holds(db, holder)} AND state = ANY(${HELD_TASK_STATES}::int[])`;
   if (result.count === 0) throw notHeld(holder, taskId);
 }
 
@@ -176,7 +175,7 @@ export async function reportCommit(
   const [row] = await sql<{ uuid: string | null; worker_state: number | null }[]>`
     WITH moved AS (
       DELETE FROM active_tasks
-      WHERE id = ${taskId} AND ${holds(sql, holder)} AND state = ANY(${HELD_STATES}::int[])
+      WHERE id = ${taskId} AND ${holds(sql, holder)} AND state = ANY(${HELD_TASK_STATES}::int[])
       RETURNING *
     ), archived AS (
       INSERT INTO archived_tasks (id, creator_id, group_id, task_id, uuid, tags, labels, state, assigned_worker,

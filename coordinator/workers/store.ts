@@ -6,9 +6,9 @@
 import type { Db, Sql } from "../db/connect.ts";
 import { notFound } from "../../shared/errors.ts";
 import { codeOf, GROUP_WORKER_ROLES, type GroupWorkerRole, valueOf } from "../../shared/wire/common.ts";
-import { TaskStateCode } from "../../shared/wire/tasks.ts";
 import { WORKER_STATES, type WorkerQueryInfo } from "../../shared/wire/workers.ts";
 import { formatTimestamp } from "../../shared/time.ts";
+import { backToReady, isHeld } from "../scheduler/held_tasks.ts";
 
 /** A row of `workers`. */
 export interface WorkerRow {
@@ -90,9 +90,8 @@ export async function removeWorkers(db: Db, workerIds: number[]): Promise<string
     WITH gone AS (
       DELETE FROM workers WHERE id = ANY(${workerIds}::bigint[]) RETURNING id, worker_id
     ), requeued AS (
-      UPDATE active_tasks SET state = ${TaskStateCode.Ready}, assigned_worker = NULL, updated_at = now()
-      WHERE assigned_worker IN (SELECT id FROM gone)
-        AND state IN (${TaskStateCode.Running}, ${TaskStateCode.Finished}, ${TaskStateCode.Cancelled})
+      UPDATE active_tasks t SET ${backToReady(db)}
+      WHERE t.assigned_worker IN (SELECT id FROM gone) AND ${isHeld(db)}
     )
     SELECT worker_id FROM gone`;
   return rows.map((r) => r.worker_id);
