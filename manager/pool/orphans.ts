@@ -9,10 +9,14 @@
  * inherit; after a worker exits, the manager scans `/proc/<pid>/environ` for
  * processes carrying its token and terminates their process groups
  * (SIGTERM, a short grace, SIGKILL). A task that clears its environment and
- * leaves its group escapes this, as it would escape any group kill.
+ * leaves its group escapes this, as it would escape any group kill. (Since
+ * tasks are spawned with a parent-death signal and a group guard, see
+ * `shared/exec/process.ts`, a dead worker's task groups are usually gone
+ * already when this runs; this catches what escaped them.)
  */
 import type { Logger } from "../../shared/log/logger.ts";
 import { terminateGroup } from "../../shared/exec/process.ts";
+import { isLiving, readProcStat } from "../../shared/exec/proc_stat.ts";
 
 /** Environment variable carrying a worker process's unique token. */
 export const WORKER_INSTANCE_ENV = "MITOSIS_WORKER_INSTANCE";
@@ -23,17 +27,10 @@ export interface ProcessRef {
   pgid: number;
 }
 
-/** The process group of `pid` (field 5 of `/proc/<pid>/stat`), null when it is gone or a zombie. */
+/** The process group of `pid`, null when it is gone or a zombie. */
 function livingGroupOf(pid: number): number | null {
-  let stat: string;
-  try {
-    stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  } catch {
-    return null; // exited meanwhile
-  }
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  if (fields[0] === "Z" || fields[0] === "X") return null;
-  return Number(fields[2]);
+  const stat = readProcStat(pid);
+  return stat === null || !isLiving(stat) ? null : stat.pgrp;
 }
 
 /** Living processes whose environment holds `MITOSIS_WORKER_INSTANCE=<token>` (none without procfs). */
