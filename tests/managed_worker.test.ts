@@ -1,8 +1,8 @@
 /**
  * `mitosis-worker --managed` as a real process against a scripted manager
  * (a `unix` IPC server answering from the test): graceful Shutdown finishes
- * the task, the manager going away kills it, CancelTask, resource URLs
- * relayed by the manager, and bad flags.
+ * the task, the manager going away kills it, a SIGKILL of the worker kills
+ * it too, CancelTask, resource URLs relayed by the manager, and bad flags.
  */
 import { test } from "./support/test.ts";
 import { assertEquals, assertIncludes, assertTrue } from "./support/assert.ts";
@@ -176,6 +176,22 @@ test("managed worker: when its manager goes away it kills the running task and e
   } finally {
     await manager[Symbol.asyncDispose]();
   }
+});
+
+test("managed worker: SIGKILLed mid-task, its task's whole group (a shell and its child) is gone within 2 s", async () => {
+  const [child, leader] = [uniqueSleep(60), uniqueSleep(61)];
+  const task = managedTask({ args: ["sh", "-c", `sleep ${child} & sleep ${leader}; wait`] });
+  await using manager = await ScriptedManager.start([task]); // a scripted manager kills no leftovers itself
+  const worker = manager.spawnWorker();
+  const running = async () =>
+    (await livingProcesses("sleep")).filter((line) =>
+      line.endsWith(`sleep ${child}`) || line.endsWith(`sleep ${leader}`)
+    );
+  await until(async () => (await running()).length === 2, 30_000, "the task and its child to run");
+  worker.kill("SIGKILL");
+  await worker.status;
+  await Promise.all([worker.stdout.cancel(), worker.stderr.cancel()]);
+  await until(async () => (await running()).length === 0, 2_000, "the task's processes to die with the worker");
 });
 
 test("managed worker: CancelTask terminates the task, reports Cancel and Commit UserCancellation, and goes on", async () => {
