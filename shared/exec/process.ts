@@ -23,8 +23,10 @@
  * running a hook), even when that one dies at once (SIGKILL, crash):
  * - the leader is spawned through `setpriv --pdeathsig KILL` (in the same
  *   process as `setsid`: `setsid -- setpriv … -- <command>`, each exec'ing
- *   the next), so the kernel kills it when its parent, this process's main
- *   thread, which spawns every task, exits;
+ *   the next), so the kernel kills it when its parent exits. The parent is
+ *   the *thread* that spawned it: Deno spawns on the JavaScript thread, the
+ *   process's main thread, which exits only with the process (spawning from
+ *   a Web Worker would kill the task when that worker ends);
  * - that reaches the leader only: its children stay in the group,
  *   reparented to init. So a guard (`group_guard.ts`) is spawned next to the
  *   leader, in its own session; it kills the whole group with SIGKILL when
