@@ -99,12 +99,6 @@ test("a manager killed with SIGKILL and restarted: the tasks it held are Ready w
     await using second = await spawnManager(coord.url, { ...ALICE, dir, args });
     assertEquals(await second.waitConnected(), uuid, "same identity");
     const connectedAt = Date.now();
-    const declared = await second.waitForLog(
-      (l) => l.msg === "declaring held tasks to the coordinator",
-      5_000,
-      "HeldTasks",
-    );
-    assertEquals(declared.count, 0);
     // Released (Ready, maybe claimed again since): none keeps the dead process's claim.
     await eventually("the dead process's tasks to be released", async () => {
       const rows = await coord.sql<{ uuid: string; updated_at: Date }[]>`
@@ -113,6 +107,12 @@ test("a manager killed with SIGKILL and restarted: the tasks it held are Ready w
       return rows.every((r) => r.updated_at.getTime() !== before.get(r.uuid));
     }, 5_000);
     assertTrue(Date.now() - connectedAt <= 6_000, "released within 5 s of the connection");
+    const declared = await second.waitForLog(
+      (l) => l.msg === "declaring held tasks to the coordinator",
+      5_000,
+      "HeldTasks",
+    );
+    assertEquals(declared.count, 0);
 
     await suiteComplete(coord, alice, suite, 120_000);
     const archived = await archivedTasks(coord, suite);
@@ -295,12 +295,19 @@ test("a manager frozen past the heartbeat timeout starts none of its buffered ta
       manager.kill("SIGCONT");
     }
     const atResume = (await appendedLines(starts)).length;
+    const logsAtResume = manager.logs().length;
     await suiteComplete(coord, alice, suite, 120_000);
 
     // After the resume, the next start must be the new run's preparation: no buffered task ran before it.
     const after = (await appendedLines(starts)).slice(atResume);
     const prep = after.indexOf("prep");
     assertEquals(after.slice(0, prep === -1 ? after.length : prep), [], "tasks started after the resume");
+    // Nor was any handed to a worker before the manager took the suite again.
+    const resumed = manager.logs().slice(logsAtResume);
+    const again = resumed.findIndex((l) => l.msg === "manager state changed" && l.to === "Preparing");
+    const handed = resumed.slice(0, again === -1 ? resumed.length : again)
+      .filter((l) => l.msg === "task handed to worker").map((l) => l.task_uuid);
+    assertEquals(handed, [], "tasks handed to workers after the resume, before the suite was taken again");
     const archived = await archivedTasks(coord, suite);
     assertEquals(archived.length, tasks.length, "each task committed once");
     assertEquals(new Set(archived.map((t) => t.uuid)), new Set(tasks));
