@@ -10,9 +10,14 @@
  *   terminated) is sent again, never turned into a re-run of its task;
  * - SIGTERM with the coordinator unreachable: the manager exits 0 within
  *   `worker_stop_grace` plus the delivery time; a second signal exits at once;
- * - a manager frozen (SIGSTOP) past the coordinator's heartbeat timeout
- *   starts none of its buffered tasks when it resumes: it drops its buffer
- *   and waits for the coordinator to confirm its suite.
+ * - a manager cut off past the coordinator's heartbeat timeout starts none
+ *   of its buffered tasks (the coordinator made them Ready again): its
+ *   assignment lease lapsed, so it dropped its buffer and waits for the
+ *   coordinator to confirm its suite;
+ * - the same after a freeze (SIGSTOP). There the coordinator's
+ *   `SuiteReclaimed`, already waiting in the socket, usually stops the pool
+ *   before a worker asks for a task, so this one also passes on a manager
+ *   without the lease; it guards the resume path.
  */
 import { assertEquals, assertTrue } from "./support/assert.ts";
 import type { TestCoordinator } from "./support/coordinator.ts";
@@ -308,6 +313,58 @@ test("a manager frozen past the heartbeat timeout starts none of its buffered ta
     const handed = resumed.slice(0, again === -1 ? resumed.length : again)
       .filter((l) => l.msg === "task handed to worker").map((l) => l.task_uuid);
     assertEquals(handed, [], "tasks handed to workers after the resume, before the suite was taken again");
+    const archived = await archivedTasks(coord, suite);
+    assertEquals(archived.length, tasks.length, "each task committed once");
+    assertEquals(new Set(archived.map((t) => t.uuid)), new Set(tasks));
+    for (const task of archived) assertEquals([task.state, task.exit_status], [TaskStateCode.Finished, 0]);
+    assertEquals(await manager.stop(), 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("a manager cut off past the heartbeat timeout starts none of its buffered tasks until the coordinator confirms its suite", async () => {
+  const { coord, alice } = await setupSuites({ manager_heartbeat_timeout: 3_000 });
+  await using _coord = coord;
+  await using proxy = startTcpProxy(addressOf(coord.url));
+  const dir = await Deno.makeTempDir({ prefix: "mitosis-test-lease-" });
+  const starts = `${dir}/starts`;
+  try {
+    const suite = await createSuite(coord.url, alice, {
+      worker_count: 2,
+      task_prefetch_count: 20,
+      env_preparation: { args: ["sh", "-c", `echo prep >> ${starts}`] },
+    });
+    const tasks = await submit(
+      coord.url,
+      alice,
+      suite,
+      Array.from({ length: 40 }, () => ["sh", "-c", `echo "$MITO_TASK_UUID" >> ${starts}; sleep 1`]),
+    );
+    await using manager = await spawnManager(proxy.url, {
+      ...ALICE,
+      args: ["--max-workers", "2", "--heartbeat-interval", "1s"],
+    });
+    const uuid = await manager.waitConnected();
+    await eventually("four tasks to start", async () => (await appendedLines(starts)).length >= 5, 60_000);
+    proxy.cut();
+    await eventually("the coordinator to take the cut-off manager Offline", async () => {
+      const [row] = await coord.sql<{ state: number }[]>`SELECT state FROM node_managers WHERE uuid = ${uuid}`;
+      return row.state === NodeManagerStateCode.Offline;
+    }, 30_000);
+    const atOffline = (await appendedLines(starts)).length;
+    // Stay cut off a while: the buffered tasks are Ready at the coordinator, the manager must not start them.
+    await manager.waitForLog(
+      (l) => l.msg === "suite assignment not confirmed by the coordinator; no task handed out",
+      10_000,
+      "a fetch refused for lack of confirmation",
+    );
+    proxy.restore();
+    await suiteComplete(coord, alice, suite, 120_000);
+
+    const after = (await appendedLines(starts)).slice(atOffline);
+    const prep = after.indexOf("prep");
+    assertEquals(after.slice(0, prep === -1 ? after.length : prep), [], "tasks started while Offline");
     const archived = await archivedTasks(coord, suite);
     assertEquals(archived.length, tasks.length, "each task committed once");
     assertEquals(new Set(archived.map((t) => t.uuid)), new Set(tasks));
