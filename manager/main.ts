@@ -167,6 +167,7 @@ async function main(): Promise<number> {
     baseUrl: config.coordinator_addr,
     token: () => identity.token,
     log,
+    backoff: { maxMs: config.reconnect_max_delay },
     onPush,
     greeting: (): ManagerRequest => link.heldTasksGreeting(),
     onOpen: () => {

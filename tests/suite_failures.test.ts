@@ -226,7 +226,8 @@ test("8.3.2: a cut longer than the heartbeat timeout: Offline, tasks back to Rea
     const tasks = await submit(coord.url, alice, suite, finishingTasks(60, `${dir}/done`, 0.3));
     await using manager = await spawnManager(proxy.url, {
       ...ALICE,
-      args: ["--max-workers", "2", "--heartbeat-interval", "1s"],
+      // Reconnection attempts at most 1 s apart: the manager is back well within the restarted coordinator's grace.
+      args: ["--max-workers", "2", "--heartbeat-interval", "1s", "--reconnect-max-delay", "1s"],
     });
     const uuid = await manager.waitConnected();
     await eventually("five tasks to finish", async () => (await appendedLines(`${dir}/done`)).length >= 5);
@@ -340,7 +341,8 @@ test("a coordinator down longer than manager_heartbeat_timeout: after its restar
     const tasks = await submit(coord.url, alice, suite, finishingTasks(40, `${dir}/done`, 0.3));
     await using manager = await spawnManager(coord.url, {
       ...ALICE,
-      args: ["--max-workers", "2", "--heartbeat-interval", "1s"],
+      // Reconnection attempts at most 1 s apart: the manager is back well within the restarted coordinator's grace.
+      args: ["--max-workers", "2", "--heartbeat-interval", "1s", "--reconnect-max-delay", "1s"],
     });
     const uuid = await manager.waitConnected();
     await eventually("five tasks to finish", async () => (await appendedLines(`${dir}/done`)).length >= 5);

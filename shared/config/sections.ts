@@ -124,6 +124,10 @@ export const managerFields = {
   ),
   ipc: field.string("auto", "IPC transport: auto, unix, iceoryx, iceoryx2"),
   heartbeat_interval: field.duration("30s", "interval between heartbeats to the coordinator"),
+  reconnect_max_delay: field.duration(
+    "60s",
+    "longest wait between reconnection attempts; keep it below the coordinator's manager_heartbeat_timeout",
+  ),
   worker_stop_grace: field.duration("30s", "how long workers get to stop before they are killed"),
   hostname: field.optionalString("hostname reported to the coordinator; default the machine's"),
   log_level: field.logLevel(),
