@@ -28,11 +28,12 @@ import {
   countBy,
   createSuite,
   eventually,
-  getSuite,
   setupSuites,
   submit,
 } from "./support/suites.ts";
 import { startTcpProxy } from "./support/tcp_proxy.ts";
+import { call } from "./support/http.ts";
+import type { SuiteInfo } from "../shared/wire/suites.ts";
 import { test } from "./support/test.ts";
 import { connect } from "../coordinator/db/connect.ts";
 import { NodeManagerStateCode } from "../shared/wire/managers.ts";
@@ -52,12 +53,17 @@ async function heldBy(coord: TestCoordinator, uuid: string) {
     WHERE m.uuid = ${uuid} AND t.state = ${TaskStateCode.Running}`;
 }
 
+/**
+ * Waits for the suite to be Complete. While the coordinator's database
+ * connections are being terminated it may answer 503 (never 500): retried.
+ */
 async function suiteComplete(coord: TestCoordinator, token: string, suite: string, timeoutMs: number): Promise<void> {
-  await eventually(
-    "the suite to complete",
-    async () => (await getSuite(coord.url, token, suite)).state_name === "Complete",
-    timeoutMs,
-  );
+  await eventually("the suite to complete", async () => {
+    const res = await call(coord.url, "GET", `/suites/${suite}`, { token });
+    if (res.status === 503) return false;
+    assertEquals(res.status, 200, res.text);
+    return (res.body as SuiteInfo).state_name === "Complete";
+  }, timeoutMs);
 }
 
 /** SIGKILLs every process of the suite (workers and tasks left by a killed manager). */

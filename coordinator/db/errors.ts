@@ -14,6 +14,30 @@ export function isCancelledSuite(error: unknown): error is postgres.PostgresErro
   return error instanceof postgres.PostgresError && error.code === CANCELLED_SUITE_SQLSTATE;
 }
 
+/** Error codes postgres.js and the socket layer give a lost or refused database connection. */
+const CONNECTION_LOST_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+]);
+
+/**
+ * True when the database could not be reached or dropped the connection
+ * (SQLSTATE class 08, or 57P01–57P03: terminated, shutting down, starting
+ * up; or a socket-level loss): a transient condition, answered 503 so the
+ * caller retries, never a 500.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return false;
+  if (error instanceof postgres.PostgresError) return code.startsWith("08") || /^57P0[123]$/.test(code);
+  return CONNECTION_LOST_CODES.has(code);
+}
+
 /**
  * True for a PostgreSQL data exception (SQLSTATE class 22: a value out of
  * range, an unstorable character, a bad interval): the request carried a

@@ -15,7 +15,7 @@ import { decodeManagerFrame } from "./frames.ts";
 import { handleManagerMessage } from "./handlers.ts";
 import type { ManagerRequestContext } from "./context.ts";
 import { ApiError } from "../../shared/errors.ts";
-import { isDataException } from "../db/errors.ts";
+import { isDatabaseUnavailable, isDataException } from "../db/errors.ts";
 
 /** Requests one session may have in flight; more are answered with `Error` at once. */
 export const MAX_IN_FLIGHT = 4096;
@@ -110,6 +110,12 @@ export class ManagerConnection implements ManagerSession {
         this.#ctx.log.warn("manager request refused", { type: msg.type, request_id, error });
         const text = error instanceof ApiError ? error.message : `invalid value: ${error.message}`;
         this.send({ type: "Error", request_id, msg: `${msg.type} failed: ${text}` });
+        return;
+      }
+      if (isDatabaseUnavailable(error)) {
+        // Transient: the manager sends idempotent requests again.
+        this.#ctx.log.warn("manager request failed: database unavailable", { type: msg.type, request_id, error });
+        this.send({ type: "Error", request_id, msg: `${msg.type} failed: the database is unavailable; retry shortly` });
         return;
       }
       this.#ctx.log.error("manager request failed", { type: msg.type, request_id, error });
