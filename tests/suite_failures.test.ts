@@ -32,6 +32,7 @@ import { test } from "./support/test.ts";
 import { ADMIN } from "./support/coordinator.ts";
 import { createUser, login } from "./support/http.ts";
 import { TaskStateCode } from "../shared/wire/tasks.ts";
+import type { CoordinatorConfig } from "../coordinator/http/context.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
 
@@ -274,10 +275,27 @@ test("8.3.2: a cut longer than the heartbeat timeout: Offline, tasks back to Rea
   }
 });
 
-test("8.3.3: the coordinator restarts mid-suite: the manager reconnects and resumes, no task lost or run twice", async () => {
-  const port = freePort();
+/** How a coordinator-restart scenario runs. */
+interface RestartScenario {
+  tasks: number;
+  prefetch: number;
+  /** Coordinator settings (besides bind, database and data dir, which the restart keeps). */
+  coordinator?: Partial<CoordinatorConfig>;
+  managerArgs: string[];
+  /** Waits while the coordinator is down (after tasks were seen finishing without it). */
+  whileDown?: (stoppedAt: number) => Promise<unknown>;
+}
+
+/**
+ * A suite runs on a real manager; the coordinator stops mid-suite, stays down
+ * while tasks finish without it, and starts again on the same address and
+ * database. The suite must complete with every task run once, archived
+ * Finished at attempt 1, and the manager Idle. Returns the manager's logs.
+ */
+async function coordinatorRestart(o: RestartScenario): Promise<Record<string, unknown>[]> {
   const overrides = {
-    bind: `127.0.0.1:${port}`,
+    ...o.coordinator,
+    bind: `127.0.0.1:${freePort()}`,
     db_url: await freshDatabase(),
     data_dir: await Deno.makeTempDir({ prefix: "mitosis-test-coord-" }),
   };
@@ -286,76 +304,21 @@ test("8.3.3: the coordinator restarts mid-suite: the manager reconnects and resu
   try {
     const admin = await login(coord.url, ADMIN.username, ADMIN.password, true);
     const alice = await createUser(coord.url, admin, ALICE.user, ALICE.password);
-    const suite = await createSuite(coord.url, alice, { worker_count: 2, task_prefetch_count: 16 });
-    const tasks = await submit(coord.url, alice, suite, finishingTasks(50, `${dir}/done`, 0.3));
-    await using manager = await spawnManager(coord.url, { ...ALICE, args: ["--max-workers", "2"] });
-    const uuid = await manager.waitConnected();
-    await eventually("ten tasks to finish", async () => (await appendedLines(`${dir}/done`)).length >= 10);
-
-    await coord.stop();
-    coord = null;
-    await manager.waitForLog((l) => l.msg === "WebSocket connection failed", 30_000, "a failed attempt");
-    const down = (await appendedLines(`${dir}/done`)).length;
-    await eventually("tasks to go on without the coordinator", async () => {
-      return (await appendedLines(`${dir}/done`)).length > down;
-    }, 30_000);
-    coord = await startTestCoordinator(overrides);
-    await manager.waitForLog((l) => l.msg === "WebSocket reconnected", 90_000, "the reconnection");
-
-    const live = coord;
-    await eventually(
-      "the suite to complete",
-      async () => (await getSuite(live.url, alice, suite)).state_name === "Complete",
-      120_000,
-    );
-    assertEachRanOnce(await appendedLines(`${dir}/done`), tasks);
-    const archived = await archivedTasks(live, suite);
-    assertEquals(archived.length, tasks.length);
-    for (const task of archived) {
-      assertEquals([task.state, task.exit_status, task.attempt], [TaskStateCode.Finished, 0, 1]);
-    }
-    assertEquals(transitions(manager.logs(), suite).filter((t) => t === "Idle→Preparing").length, 1);
-    await managerIdle(live.url, alice, uuid);
-    assertEquals(await manager.stop(), 0);
-  } finally {
-    await coord?.stop();
-    await Deno.remove(overrides.data_dir, { recursive: true }).catch(() => {});
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-test("a coordinator down longer than manager_heartbeat_timeout: after its restart the manager's results are accepted, none runs again", async () => {
-  const port = freePort();
-  const overrides = {
-    bind: `127.0.0.1:${port}`,
-    db_url: await freshDatabase(),
-    data_dir: await Deno.makeTempDir({ prefix: "mitosis-test-coord-" }),
-    manager_heartbeat_timeout: 3_000,
-  };
-  const dir = await Deno.makeTempDir({ prefix: "mitosis-test-outage-" });
-  let coord: TestCoordinator | null = await startTestCoordinator(overrides);
-  try {
-    const admin = await login(coord.url, ADMIN.username, ADMIN.password, true);
-    const alice = await createUser(coord.url, admin, ALICE.user, ALICE.password);
-    const suite = await createSuite(coord.url, alice, { worker_count: 2, task_prefetch_count: 8 });
-    const tasks = await submit(coord.url, alice, suite, finishingTasks(40, `${dir}/done`, 0.3));
-    await using manager = await spawnManager(coord.url, {
-      ...ALICE,
-      // Reconnection attempts at most 1 s apart: the manager is back well within the restarted coordinator's grace.
-      args: ["--max-workers", "2", "--heartbeat-interval", "1s", "--reconnect-max-delay", "1s"],
-    });
+    const suite = await createSuite(coord.url, alice, { worker_count: 2, task_prefetch_count: o.prefetch });
+    const tasks = await submit(coord.url, alice, suite, finishingTasks(o.tasks, `${dir}/done`, 0.3));
+    await using manager = await spawnManager(coord.url, { ...ALICE, args: o.managerArgs });
     const uuid = await manager.waitConnected();
     await eventually("five tasks to finish", async () => (await appendedLines(`${dir}/done`)).length >= 5);
 
     await coord.stop();
     coord = null;
     const stoppedAt = Date.now();
+    await manager.waitForLog((l) => l.msg === "WebSocket connection failed", 30_000, "a failed attempt");
     const down = (await appendedLines(`${dir}/done`)).length;
-    await eventually("tasks to finish during the outage", async () => {
+    await eventually("tasks to go on without the coordinator", async () => {
       return (await appendedLines(`${dir}/done`)).length > down;
     }, 30_000);
-    // Stay down past the heartbeat timeout: every heartbeat clock in the database is stale at the restart.
-    await eventually("the outage to outlast the heartbeat timeout", () => Date.now() - stoppedAt > 4_500, 10_000);
+    await o.whileDown?.(stoppedAt);
     coord = await startTestCoordinator(overrides);
     await manager.waitForLog((l) => l.msg === "WebSocket reconnected", 90_000, "the reconnection");
 
@@ -371,16 +334,35 @@ test("a coordinator down longer than manager_heartbeat_timeout: after its restar
     for (const task of archived) {
       assertEquals([task.state, task.exit_status, task.attempt], [TaskStateCode.Finished, 0, 1], task.uuid);
     }
-    assertEquals(
-      manager.logs().filter((l) => l.msg === "suite reclaimed by the coordinator; stopping its work").length,
-      0,
-      "the suite was not reclaimed from the manager",
-    );
+    assertEquals(transitions(manager.logs(), suite).filter((t) => t === "Idle→Preparing").length, 1);
     await managerIdle(live.url, alice, uuid);
     assertEquals(await manager.stop(), 0);
+    return manager.logs();
   } finally {
     await coord?.stop();
     await Deno.remove(overrides.data_dir, { recursive: true }).catch(() => {});
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+test("8.3.3: the coordinator restarts mid-suite: the manager reconnects and resumes, no task lost or run twice", async () => {
+  await coordinatorRestart({ tasks: 50, prefetch: 16, managerArgs: ["--max-workers", "2"] });
+});
+
+test("a coordinator down longer than manager_heartbeat_timeout: after its restart the manager's results are accepted, none runs again", async () => {
+  const logs = await coordinatorRestart({
+    tasks: 40,
+    prefetch: 8,
+    coordinator: { manager_heartbeat_timeout: 3_000 },
+    // Reconnection attempts at most 1 s apart: the manager is back well within the restarted coordinator's grace.
+    managerArgs: ["--max-workers", "2", "--heartbeat-interval", "1s", "--reconnect-max-delay", "1s"],
+    // Stay down past the heartbeat timeout: every heartbeat clock in the database is stale at the restart.
+    whileDown: (stoppedAt) =>
+      eventually("the outage to outlast the heartbeat timeout", () => Date.now() - stoppedAt > 4_500, 10_000),
+  });
+  assertEquals(
+    logs.filter((l) => l.msg === "suite reclaimed by the coordinator; stopping its work").length,
+    0,
+    "the suite was not reclaimed from the manager",
+  );
 });
