@@ -22,15 +22,7 @@
 import { assertEquals, assertTrue } from "./support/assert.ts";
 import type { TestCoordinator } from "./support/coordinator.ts";
 import { processesWithEnv, spawnManager } from "./support/manager.ts";
-import {
-  ALICE,
-  appendedLines,
-  countBy,
-  createSuite,
-  eventually,
-  setupSuites,
-  submit,
-} from "./support/suites.ts";
+import { ALICE, appendedLines, countBy, createSuite, eventually, setupSuites, submit } from "./support/suites.ts";
 import { startTcpProxy } from "./support/tcp_proxy.ts";
 import { call } from "./support/http.ts";
 import type { SuiteInfo } from "../shared/wire/suites.ts";
@@ -181,7 +173,10 @@ test("a report the coordinator fails to record (its database connections termina
     const archived = await archivedTasks(coord, suite);
     assertEquals(archived.length, tasks.length);
     for (const task of archived) {
-      assertEquals([task.state, task.exit_status, task.attempt], [TaskStateCode.Finished, 0, 1]);
+      // A claim whose reply was lost with a terminated connection is claimed again later (a higher attempt); what
+      // must not happen is a second run, checked above through the tasks' own records.
+      assertEquals([task.state, task.exit_status], [TaskStateCode.Finished, 0]);
+      assertTrue(task.attempt >= 1);
     }
     const reRuns = manager.logs().filter((l) =>
       l.msg === "task given up by its worker without a result; running it again"
