@@ -3,6 +3,7 @@
  * token keys, admin bootstrap, and the HTTP server; `stop` undoes it all in
  * reverse order.
  */
+import { ReportPipeline } from "./reports/pipeline.ts";
 import { connect, type Sql } from "./db/connect.ts";
 import { type EmbeddedCluster, startEmbeddedPostgres } from "./db/embedded.ts";
 import { migrate } from "./db/migrate.ts";
@@ -109,6 +110,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         sessions.closeAll("coordinator shutting down");
         await pushes.stop();
         await server.shutdown();
+        await reports.drain();
         await Promise.all([sql.end({ timeout: 5 }), dispatchSql.end({ timeout: 5 })]);
         if (cluster) await cluster.stop();
         log.info("coordinator stopped");
@@ -117,9 +119,11 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       return stopping;
     };
 
+    const reports = new ReportPipeline(sql, log);
     const app = createApp({
       sql,
       dispatchSql,
+      reports,
       keys,
       blobs,
       pushes,

@@ -3,6 +3,7 @@
  * configuration and logger, plus the Hono environment type carrying the
  * authenticated caller.
  */
+import type { ReportPipeline } from "../reports/pipeline.ts";
 import type { Sql } from "../db/connect.ts";
 import type { TokenKeys } from "../auth/tokens.ts";
 import type { BlobStore } from "../storage/blob_store.ts";
@@ -24,6 +25,8 @@ export interface AppDeps {
    * (FetchTask, GET /workers/tasks): the hot path, and re-derivable.
    */
   dispatchSql: Sql;
+  /** Finish, Cancel and Commit reports, applied in batches (group commit). */
+  reports: ReportPipeline;
   keys: TokenKeys;
   /** Artifact and attachment storage (S3 or the local directory store). */
   blobs: BlobStore;

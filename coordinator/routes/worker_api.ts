@@ -15,7 +15,8 @@ import { RegisterWorkerReqSchema, ReportTaskReqSchema } from "../../shared/wire/
 import { registrationGroupRoles } from "../groups/resource_access.ts";
 import { insertWorker, removeWorkers, touchWorker, WorkerStateCode } from "../workers/store.ts";
 import { claimTaskForWorker } from "../scheduler/claim.ts";
-import { reportCommit, reportEnd, reportSubmit, reportUpload, type TaskHolder } from "../workers/report.ts";
+import { reportSubmit, reportUpload } from "../reports/upload_submit.ts";
+import type { TaskHolder } from "../reports/holder.ts";
 import { type Runner, taskForRunner } from "../tasks/runner_access.ts";
 import { watchedTaskView, workerTask } from "../workers/task_view.ts";
 import { artifactKey, getArtifact } from "../artifacts/store.ts";
@@ -78,7 +79,7 @@ export function workerApiRoutes(deps: AppDeps): Hono<AppEnv> {
     const holder: TaskHolder = { kind: "worker", id: w.id, uuid: w.uuid };
     const op = req.op;
     if (op === "Finish" || op === "Cancel") {
-      await reportEnd(deps.sql, holder, req.id, op === "Cancel");
+      await deps.reports.end(holder, req.id, op === "Cancel");
       return c.json({ url: null });
     }
     if ("Upload" in op) {
@@ -97,7 +98,7 @@ export function workerApiRoutes(deps: AppDeps): Hono<AppEnv> {
       deps.log.info("downstream task submitted", { task_uuid: uuid, worker: w.uuid });
       return c.json({ url: null });
     }
-    await reportCommit(deps.sql, deps.log, holder, req.id, op.Commit);
+    await deps.reports.commit(holder, req.id, op.Commit);
     return c.json({ url: null });
   });
 

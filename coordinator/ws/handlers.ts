@@ -2,7 +2,15 @@
 import type { ValidManagerMessage } from "../../shared/wire/manager_ws.ts";
 import type { ManagerRequestContext, Reply } from "./context.ts";
 import { heartbeat, suiteCompleted, suitePrepareFailed, suiteStarted } from "./suite_handlers.ts";
-import { abortTask, fetchTasks, heldTasks, reportFailure, reportTask, returnTasks } from "./task_handlers.ts";
+import {
+  abortTask,
+  fetchTasks,
+  heldTasks,
+  reportFailure,
+  reportTask,
+  reportTasks,
+  returnTasks,
+} from "./task_handlers.ts";
 
 /** Handles one message; resolves to the reply to send (null: none). Unexpected failures reject. */
 export function handleManagerMessage(ctx: ManagerRequestContext, msg: ValidManagerMessage): Promise<Reply> {
@@ -13,6 +21,8 @@ export function handleManagerMessage(ctx: ManagerRequestContext, msg: ValidManag
       return fetchTasks(ctx, msg);
     case "ReportTask":
       return reportTask(ctx, msg);
+    case "ReportTasks":
+      return reportTasks(ctx, msg);
     case "ReportFailure":
       return reportFailure(ctx, msg);
     case "AbortTask":

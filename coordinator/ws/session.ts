@@ -3,9 +3,9 @@
  * concurrently (replies may leave out of order, matched by `request_id`),
  * answers unusable frames and failed handlers with `Error` without closing
  * the connection (naming the problem when it is the manager's: an API error
- * or a value the database refused). Reports about one task (`ReportTask` with the same
- * `task_id`) run in the order received, so a pipelined Finish then Commit
- * cannot overtake each other.
+ * or a value the database refused). Reports about one task (`ReportTask` or
+ * `ReportTasks` naming the same `task_id`) run in the order received, so a
+ * pipelined Finish then Commit cannot overtake each other.
  */
 import type { CoordinatorMessage, ValidManagerMessage } from "../../shared/wire/manager_ws.ts";
 import type { AppDeps, AuthManager } from "../http/context.ts";
@@ -16,6 +16,13 @@ import { handleManagerMessage } from "./handlers.ts";
 import type { ManagerRequestContext } from "./context.ts";
 import { ApiError } from "../../shared/errors.ts";
 import { isDatabaseUnavailable, isDataException } from "../db/errors.ts";
+
+/** The tasks a message reports on (none for messages other than reports). */
+function reportedTasks(msg: ValidManagerMessage): number[] {
+  if (msg.type === "ReportTask") return [msg.task_id];
+  if (msg.type === "ReportTasks") return [...new Set(msg.reports.map((r) => r.task_id))];
+  return [];
+}
 
 /** Requests one session may have in flight; more are answered with `Error` at once. */
 export const MAX_IN_FLIGHT = 4096;
@@ -85,17 +92,19 @@ export class ManagerConnection implements ManagerSession {
       return;
     }
     this.#inFlight++;
-    if (msg.type !== "ReportTask") {
+    const tasks = reportedTasks(msg);
+    if (tasks.length === 0) {
       void this.#run(msg).finally(() => this.#inFlight--);
       return;
     }
-    // Same task: after the previous report of it (which never rejects).
-    const previous = this.#taskChains.get(msg.task_id) ?? Promise.resolve();
-    const next = previous.then(() => this.#run(msg)).finally(() => {
+    // After the previous reports of the same tasks (which never reject).
+    const previous = tasks.map((id) => this.#taskChains.get(id)).filter((p) => p !== undefined);
+    const start = previous.length === 0 ? Promise.resolve() : Promise.all(previous);
+    const next: Promise<void> = start.then(() => this.#run(msg)).finally(() => {
       this.#inFlight--;
-      if (this.#taskChains.get(msg.task_id) === next) this.#taskChains.delete(msg.task_id);
+      for (const id of tasks) if (this.#taskChains.get(id) === next) this.#taskChains.delete(id);
     });
-    this.#taskChains.set(msg.task_id, next);
+    for (const id of tasks) this.#taskChains.set(id, next);
   }
 
   /** Runs a handler and sends its reply; an unexpected failure is logged and answered with `Error`. */

@@ -1,14 +1,16 @@
 /**
- * `/ws/managers` requests about tasks: FetchTask, ReportTask, ReportFailure,
- * AbortTask, ReturnTasks and HeldTasks.
+ * `/ws/managers` requests about tasks: FetchTask, ReportTask, ReportTasks,
+ * ReportFailure, AbortTask, ReturnTasks and HeldTasks.
  */
 import { ApiError } from "../../shared/errors.ts";
-import type { ManagedTask } from "../../shared/wire/manager_ws.ts";
+import type { ManagedTask, ManagerReportOp, ValidTaskReportItem } from "../../shared/wire/manager_ws.ts";
 import { TASK_SUITE_STATES } from "../../shared/wire/suites.ts";
 import { type ClaimedSuiteTask, claimSuiteTasks, returnManagerTasks } from "../scheduler/suite_claim.ts";
 import { abortTaskOnManager, recordTaskFailure } from "../scheduler/task_failures.ts";
 import { releaseUndeclaredManagerTasks } from "../scheduler/held_tasks.ts";
-import { reportCommit, reportEnd, reportSubmit, reportUpload, type TaskHolder } from "../workers/report.ts";
+import { reportSubmit, reportUpload } from "../reports/upload_submit.ts";
+import type { TaskHolder } from "../reports/holder.ts";
+import { isDatabaseUnavailable, isDataException } from "../db/errors.ts";
 import { workerTask } from "../workers/task_view.ts";
 import { ack, type ManagerMessageOf, type ManagerRequestContext, type Reply } from "./context.ts";
 
@@ -43,45 +45,109 @@ export async function fetchTasks(ctx: ManagerRequestContext, msg: ManagerMessage
   };
 }
 
+/** The answer to one report. */
+interface ReportResult {
+  success: boolean;
+  url: string | null;
+  error: string | null;
+  /** The report failed for a passing reason (the database); it may be sent again. */
+  retry?: boolean;
+}
+
+/** Name of a report operation, for logs. */
+function opName(op: ManagerReportOp): string {
+  return typeof op === "string" ? op : Object.keys(op)[0];
+}
+
 /**
- * ReportTask: Finish, Cancel, Upload (answers a presigned URL), Submit and
- * Commit, as for workers, on a task this manager holds (at `attempt`, when
- * named). A refused report (not held, bad Submit, quota) answers
- * `success: false` with the reason and changes nothing.
+ * Applies one report of a task this manager holds (at `attempt`, when
+ * named). Finish, Cancel, Commit and Complete go through the completion
+ * pipeline (batched with every other report arriving meanwhile). A refusal
+ * (not held, bad Submit, quota) answers `success: false` with the reason and
+ * changes nothing; other failures are thrown.
  */
-export async function reportTask(ctx: ManagerRequestContext, msg: ManagerMessageOf<"ReportTask">): Promise<Reply> {
+async function applyReport(ctx: ManagerRequestContext, item: ValidTaskReportItem): Promise<ReportResult> {
   const { deps, manager } = ctx;
-  const holder: TaskHolder = { kind: "manager", id: manager.id, uuid: manager.uuid, attempt: msg.attempt };
-  const op = msg.op;
+  const holder: TaskHolder = { kind: "manager", id: manager.id, uuid: manager.uuid, attempt: item.attempt };
+  const op = item.op;
   try {
     let url: string | null = null;
     if (op === "Finish" || op === "Cancel") {
-      await reportEnd(deps.sql, holder, msg.task_id, op === "Cancel");
+      await deps.reports.end(holder, item.task_id, op === "Cancel");
+    } else if ("Commit" in op) {
+      await deps.reports.commit(holder, item.task_id, op.Commit);
+    } else if ("Complete" in op) {
+      await deps.reports.commit(holder, item.task_id, op.Complete);
     } else if ("Upload" in op) {
       url = await reportUpload(
         deps.sql,
         deps.blobs,
         holder,
-        msg.task_id,
+        item.task_id,
         op.Upload.content_type,
         op.Upload.content_length,
       );
-    } else if ("Submit" in op) {
-      const uuid = await reportSubmit(deps.sql, holder, msg.task_id, op.Submit);
-      ctx.log.info("downstream task submitted", { task_uuid: uuid, upstream_task_id: msg.task_id });
     } else {
-      await reportCommit(deps.sql, ctx.log, holder, msg.task_id, op.Commit);
+      const uuid = await reportSubmit(deps.sql, holder, item.task_id, op.Submit);
+      ctx.log.info("downstream task submitted", { task_uuid: uuid, upstream_task_id: item.task_id });
     }
-    return { type: "TaskReportAck", request_id: msg.request_id, success: true, url, error: null };
+    return { success: true, url, error: null };
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     ctx.log.info("task report refused", {
-      task_id: msg.task_id,
-      attempt: msg.attempt ?? null,
-      op: typeof op === "string" ? op : Object.keys(op)[0],
+      task_id: item.task_id,
+      attempt: item.attempt ?? null,
+      op: opName(op),
       reason: error.message,
     });
-    return { type: "TaskReportAck", request_id: msg.request_id, success: false, url: null, error: error.message };
+    return { success: false, url: null, error: error.message };
+  }
+}
+
+/** ReportTask: one report (see `applyReport`), answered with `TaskReportAck`. */
+export async function reportTask(ctx: ManagerRequestContext, msg: ManagerMessageOf<"ReportTask">): Promise<Reply> {
+  const result = await applyReport(ctx, msg);
+  return { type: "TaskReportAck", request_id: msg.request_id, ...result };
+}
+
+/**
+ * ReportTasks: many reports, answered together with a result each, in
+ * order. The reports of one task apply one after the other, in the order
+ * given; those of different tasks at once (so they share pipeline
+ * batches). A report that fails for a reason other than a refusal answers
+ * `retry: true` (a database value error: a final refusal) without
+ * affecting the others.
+ */
+export async function reportTasks(ctx: ManagerRequestContext, msg: ManagerMessageOf<"ReportTasks">): Promise<Reply> {
+  const results: ReportResult[] = new Array(msg.reports.length);
+  const byTask = new Map<number, number[]>();
+  msg.reports.forEach((item, i) => {
+    const positions = byTask.get(item.task_id);
+    if (positions === undefined) byTask.set(item.task_id, [i]);
+    else positions.push(i);
+  });
+  await Promise.all([...byTask.values()].map(async (positions) => {
+    for (const i of positions) results[i] = await applyGuarded(ctx, msg.reports[i]);
+  }));
+  return { type: "TasksReportAck", request_id: msg.request_id, results };
+}
+
+/** `applyReport`, with failures other than refusals turned into a result of their own. */
+async function applyGuarded(ctx: ManagerRequestContext, item: ValidTaskReportItem): Promise<ReportResult> {
+  try {
+    return await applyReport(ctx, item);
+  } catch (error) {
+    const fields = { task_id: item.task_id, attempt: item.attempt ?? null, op: opName(item.op), error };
+    if (isDataException(error)) {
+      ctx.log.warn("task report refused: invalid value", fields);
+      return { success: false, url: null, error: `invalid value: ${(error as Error).message}` };
+    }
+    if (isDatabaseUnavailable(error)) {
+      ctx.log.warn("task report failed: database unavailable", fields);
+      return { success: false, url: null, error: "the database is unavailable; retry shortly", retry: true };
+    }
+    ctx.log.error("task report failed", fields);
+    return { success: false, url: null, error: "internal error", retry: true };
   }
 }
 

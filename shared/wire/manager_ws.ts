@@ -7,10 +7,35 @@
 import { z } from "zod";
 import { ManagerMetricsSchema, NODE_MANAGER_STATES } from "./managers.ts";
 import { ReportTaskOpSchema } from "./workers.ts";
-import { TaskSpecSchema } from "./tasks.ts";
+import { TaskResultSpecSchema, TaskSpecSchema } from "./tasks.ts";
 import { SuiteInfoSchema, TASK_SUITE_STATES } from "./suites.ts";
 
 const RequestId = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/**
+ * A manager's report on a task: a worker's report operation, or `Complete`
+ * (Finish and Commit in one, for a task with nothing to upload).
+ */
+export const ManagerReportOpSchema = z.union([
+  ReportTaskOpSchema,
+  z.object({ Complete: TaskResultSpecSchema }).strict(),
+]);
+/** A manager's report operation (input shape). */
+export type ManagerReportOp = z.input<typeof ManagerReportOpSchema>;
+
+/** Most reports in one `ReportTasks` message. */
+export const MAX_REPORTS_PER_MESSAGE = 1000;
+
+/** One report of a `ReportTasks` message. */
+export const TaskReportItemSchema = z.object({
+  task_id: z.number().int(),
+  attempt: z.number().int().min(0).nullable().optional(),
+  op: ManagerReportOpSchema,
+});
+/** One report of a `ReportTasks` message (input shape). */
+export type TaskReportItem = z.input<typeof TaskReportItemSchema>;
+/** A validated report (of `ReportTask` or `ReportTasks`). */
+export type ValidTaskReportItem = z.output<typeof TaskReportItemSchema>;
 
 /** Manager → coordinator messages. */
 export const ManagerMessageSchema = z.discriminatedUnion("type", [
@@ -33,7 +58,18 @@ export const ManagerMessageSchema = z.discriminatedUnion("type", [
     request_id: RequestId,
     task_id: z.number().int(),
     attempt: z.number().int().min(0).nullable().optional(),
-    op: ReportTaskOpSchema,
+    op: ManagerReportOpSchema,
+  }),
+  /**
+   * Many reports in one message, answered with one `TasksReportAck` holding
+   * a result per report, in order. The reports of one task apply in the
+   * order given; reports of different tasks are independent (one refused
+   * report changes nothing for the others).
+   */
+  z.object({
+    type: z.literal("ReportTasks"),
+    request_id: RequestId,
+    reports: z.array(TaskReportItemSchema).min(1).max(MAX_REPORTS_PER_MESSAGE),
   }),
   z.object({
     type: z.literal("ReportFailure"),
@@ -124,6 +160,22 @@ export const CoordinatorMessageSchema = z.discriminatedUnion("type", [
     success: z.boolean(),
     url: z.string().nullable().optional(),
     error: z.string().nullable().optional(),
+  }),
+  /**
+   * Reply to `ReportTasks`: one result per report, in order. `retry: true`
+   * marks a report that failed for a passing reason (the database was
+   * unreachable) and may be sent again; a refusal (`success: false` without
+   * `retry`) is final.
+   */
+  z.object({
+    type: z.literal("TasksReportAck"),
+    request_id: RequestId,
+    results: z.array(z.object({
+      success: z.boolean(),
+      url: z.string().nullable().optional(),
+      error: z.string().nullable().optional(),
+      retry: z.boolean().optional(),
+    })),
   }),
   /** Reply to ReportFailure, AbortTask, ReturnTasks and the Suite* messages that carry a request_id. */
   z.object({

@@ -1,8 +1,9 @@
 /**
- * Reports on a claimed task, by an independent worker (`POST /workers/tasks`)
- * or a node manager (`ReportTask` over `/ws/managers`): Finish, Cancel,
- * Upload (returns a presigned PUT URL), Submit (a Pending downstream task)
- * and Commit (archive the task, release downstream tasks, free the worker).
+ * The reports on a claimed task that answer more than accepted/refused, by
+ * an independent worker (`POST /workers/tasks`) or a node manager (over
+ * `/ws/managers`): Upload (returns a presigned PUT URL) and Submit (a Pending
+ * downstream task). Finish, Cancel and Commit go through the completion
+ * pipeline (`pipeline.ts`).
  *
  * Every operation first checks that the reporter still holds the task —
  * `assigned_worker = worker`, or `assigned_manager = manager` and, when the
@@ -10,29 +11,15 @@
  * changes it. A report about a task that is not held (it was reclaimed and
  * perhaps claimed again) is rejected with 404 and changes nothing.
  */
-import { type Db, jsonb, type Sql } from "../db/connect.ts";
+import type { Db, Sql } from "../db/connect.ts";
 import type { Fragment } from "../tasks/filter.ts";
-import { badRequest, forbidden, notFound } from "../../shared/errors.ts";
-import type { Logger } from "../../shared/log/logger.ts";
-import {
-  type ArtifactContentType,
-  type TaskResultSpec,
-  TaskStateCode,
-  type ValidSubmitTaskReq,
-} from "../../shared/wire/tasks.ts";
+import { badRequest, forbidden } from "../../shared/errors.ts";
+import { type ArtifactContentType, TaskStateCode, type ValidSubmitTaskReq } from "../../shared/wire/tasks.ts";
 import { type BlobStore, UPLOAD_URL_TTL_SEC } from "../storage/blob_store.ts";
 import { artifactKey, upsertArtifact } from "../artifacts/store.ts";
 import { insertTasks } from "../tasks/store.ts";
-import { removeWorkers, WorkerStateCode } from "./store.ts";
 import { HELD_TASK_STATES } from "../scheduler/held_tasks.ts";
-
-/**
- * Who reports on a task: an independent worker, or a node manager with the
- * claim attempt it believes it holds (`null`/absent: any attempt it holds).
- */
-export type TaskHolder =
-  | { kind: "worker"; id: number; uuid: string }
-  | { kind: "manager"; id: number; uuid: string; attempt?: number | null };
+import { notHeld, type TaskHolder } from "./holder.ts";
 
 /** The task a report is about, as the reporter holds it. */
 interface HeldTask {
@@ -53,13 +40,6 @@ function holds(db: Db, holder: TaskHolder): Fragment {
   return db`assigned_manager = ${holder.id} AND attempt = ${holder.attempt}`;
 }
 
-/** The 404 for a task the holder does not (or no longer) hold. */
-function notHeld(holder: TaskHolder, taskId: number) {
-  if (holder.kind === "worker") return notFound(`task ${taskId} is not assigned to this worker`);
-  const attempt = holder.attempt === undefined || holder.attempt === null ? "" : ` (attempt ${holder.attempt})`;
-  return notFound(`task ${taskId}${attempt} is not held by this manager`);
-}
-
 /** Loads the task if the holder holds it (and locks it inside a transaction); else 404. */
 async function heldTask(db: Db, taskId: number, holder: TaskHolder, lock: boolean): Promise<HeldTask> {
   const [task] = await db<HeldTask[]>`
@@ -69,15 +49,6 @@ async function heldTask(db: Db, taskId: number, holder: TaskHolder, lock: boolea
     ${lock ? db`FOR UPDATE OF t` : db``}`;
   if (!task) throw notHeld(holder, taskId);
   return task;
-}
-
-/** Finish or Cancel: records that the process ended (or was cancelled). */
-export async function reportEnd(db: Db, holder: TaskHolder, taskId: number, cancelled: boolean): Promise<void> {
-  const next = cancelled ? TaskStateCode.Cancelled : TaskStateCode.Finished;
-  const result = await db`
-    UPDATE active_tasks SET state = ${next}, updated_at = now()
-    WHERE id = ${taskId} AND ${holds(db, holder)} AND state = ANY(${HELD_TASK_STATES}::int[])`;
-  if (result.count === 0) throw notHeld(holder, taskId);
 }
 
 /** Upload: records the artifact (charging quota) and returns a presigned PUT URL. */
@@ -151,57 +122,4 @@ export async function reportSubmit(
     await tx`UPDATE active_tasks SET downstream_task_uuid = ${created.uuid}, updated_at = now() WHERE id = ${held.id}`;
     return created.uuid;
   });
-}
-
-/**
- * Commit: in one statement, moves the task to `archived_tasks` with its
- * result and reporter (worker or manager uuid), makes its Pending downstream
- * tasks Ready and frees the worker; then removes a worker that was shutting
- * down gracefully. Returns the task's uuid.
- */
-export async function reportCommit(
-  sql: Sql,
-  log: Logger,
-  holder: TaskHolder,
-  taskId: number,
-  result: TaskResultSpec,
-): Promise<string> {
-  const freed = holder.kind === "worker"
-    ? sql`
-      UPDATE workers SET assigned_task_id = NULL, updated_at = now()
-      WHERE id = ${holder.id} AND EXISTS (SELECT 1 FROM moved)
-      RETURNING state`
-    : sql`SELECT NULL::int AS state WHERE false`;
-  const [row] = await sql<{ uuid: string | null; worker_state: number | null }[]>`
-    WITH moved AS (
-      DELETE FROM active_tasks
-      WHERE id = ${taskId} AND ${holds(sql, holder)} AND state = ANY(${HELD_TASK_STATES}::int[])
-      RETURNING *
-    ), archived AS (
-      INSERT INTO archived_tasks (id, creator_id, group_id, task_id, uuid, tags, labels, state, assigned_worker,
-        timeout, priority, spec, result, upstream_task_uuid, downstream_task_uuid, task_suite_id, attempt, reporter_uuid,
-        created_at, updated_at)
-      SELECT id, creator_id, group_id, task_id, uuid, tags, labels,
-        CASE WHEN state = ${TaskStateCode.Running} THEN ${TaskStateCode.Finished} ELSE state END,
-        assigned_worker, timeout, priority, spec, ${jsonb(sql, result)}, upstream_task_uuid, downstream_task_uuid,
-        task_suite_id, attempt, ${holder.uuid}, created_at, now()
-      FROM moved
-      RETURNING uuid
-    ), released AS (
-      UPDATE active_tasks SET state = ${TaskStateCode.Ready}, updated_at = now()
-      WHERE upstream_task_uuid IN (SELECT uuid FROM moved) AND state = ${TaskStateCode.Pending}
-    ), freed AS (${freed})
-    SELECT (SELECT uuid FROM archived) AS uuid, (SELECT state FROM freed) AS worker_state`;
-  if (!row?.uuid) throw notHeld(holder, taskId);
-  if (row.worker_state === WorkerStateCode.GracefulShutdown) {
-    await removeWorkers(sql, [holder.id]);
-    log.info("worker removed after its last task (graceful shutdown)", { worker: holder.uuid });
-  }
-  log.info("task committed", {
-    task_uuid: row.uuid,
-    [holder.kind]: holder.uuid,
-    exit_status: result.exit_status,
-    result_msg: result.msg,
-  });
-  return row.uuid;
 }
