@@ -4,8 +4,7 @@
  * (worker pool + prefetch + IPC service, implemented in `manager/pool/`).
  * The suite state machine (`manager/suite_runner.ts`) wires them together.
  */
-import type { ManagedTask } from "../shared/wire/manager_ws.ts";
-import type { ReportTaskOp } from "../shared/wire/workers.ts";
+import type { ManagedTask, ManagerReportOp } from "../shared/wire/manager_ws.ts";
 import type { SuiteInfo } from "../shared/wire/suites.ts";
 
 /** Reply to a task report. */
@@ -19,8 +18,8 @@ export interface ReportAck {
 export interface CoordinatorLink {
   /** Claims up to `maxCount` tasks of the assigned suite (batched FetchTask). */
   fetchTasks(suiteUuid: string, maxCount: number): Promise<{ tasks: ManagedTask[]; suiteState: string | null }>;
-  /** Forwards a worker's report (Finish, Cancel, Upload, Submit, Commit). */
-  reportTask(taskId: number, attempt: number, op: ReportTaskOp): Promise<ReportAck>;
+  /** Forwards a worker's report (Finish, Cancel, Upload, Submit, Commit, or Complete: Finish and Commit in one). */
+  reportTask(taskId: number, attempt: number, op: ManagerReportOp): Promise<ReportAck>;
   /** Records a worker crash on a task. */
   reportFailure(taskUuid: string, failureCount: number, errorMessage: string, workerLocalId: number): Promise<void>;
   /** Gives up on a task on this manager (it goes back to Ready elsewhere). */

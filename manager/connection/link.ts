@@ -9,23 +9,24 @@
  * (`held_tasks.ts`) from the replies it gets, and builds the `HeldTasks`
  * greeting from it.
  *
- * Task reports (`ReportTask`) and `ReturnTasks` are idempotent for a given
- * attempt, so when the coordinator answers `Error` (a database error, say)
- * they are sent again with a backoff (250 ms doubling to 5 s) until an
- * answer comes: a report is never turned into a re-run of its task because
- * it could not be relayed. Only a refusal (`success: false`) drops it. The
- * retries stop once the connection gives up (the manager is stopping).
+ * Task reports travel together in `ReportTasks` messages (`report_batcher.ts`).
+ * Reports and `ReturnTasks` are idempotent for a given attempt, so when the
+ * coordinator answers `Error` (a database error, say) they are sent again
+ * with a backoff (250 ms doubling to 5 s) until an answer comes: a report is
+ * never turned into a re-run of its task because it could not be relayed.
+ * Only a refusal (`success: false`) drops it. The retries stop once the
+ * connection gives up (the manager is stopping).
  */
 import type { CoordinatorLink, ReportAck } from "../contracts.ts";
-import type { CoordinatorMessage, ManagedTask } from "../../shared/wire/manager_ws.ts";
+import type { CoordinatorMessage, ManagedTask, ManagerReportOp } from "../../shared/wire/manager_ws.ts";
 import type { ManagerMetrics, NodeManagerState } from "../../shared/wire/managers.ts";
-import type { ReportTaskOp } from "../../shared/wire/workers.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import type { CoordinatorConnection, ManagerRequest, RequestOptions } from "./coordinator_connection.ts";
 import type { TaskCounters } from "../metrics.ts";
 import { Backoff, sleep } from "./backoff.ts";
 import { CoordinatorRequestError } from "./coordinator_connection.ts";
 import { HeldTaskRegistry } from "./held_tasks.ts";
+import { ReportBatcher } from "./report_batcher.ts";
 
 /** Backoff of requests retried after an `Error` answer: 250 ms doubling up to 5 s. */
 const RETRY_BACKOFF = { initialMs: 250, maxMs: 5_000 } as const;
@@ -45,6 +46,7 @@ export class ManagerLink implements CoordinatorLink {
   readonly #connection: CoordinatorConnection;
   readonly #counters: TaskCounters;
   readonly #log: Logger;
+  readonly #reports: ReportBatcher;
   /** The tasks this process holds. */
   readonly held: HeldTaskRegistry;
 
@@ -57,6 +59,11 @@ export class ManagerLink implements CoordinatorLink {
     this.#counters = counters;
     this.#log = log;
     this.held = held;
+    this.#reports = new ReportBatcher(
+      async (reports) => (await this.#call("TasksReportAck", { type: "ReportTasks", reports })).results,
+      log,
+      { givingUp: () => connection.givingUp },
+    );
   }
 
   /** The `HeldTasks` greeting of a new connection: every task this process holds. */
@@ -116,16 +123,16 @@ export class ManagerLink implements CoordinatorLink {
     return { tasks: reply.tasks, suiteState: reply.suite_state };
   }
 
-  async reportTask(taskId: number, attempt: number, op: ReportTaskOp): Promise<ReportAck> {
-    const reply = await this.#retrying(
-      "TaskReportAck",
-      { type: "ReportTask", task_id: taskId, attempt, op },
-      { task_id: taskId, attempt, op: typeof op === "string" ? op : Object.keys(op)[0] },
-    );
-    const isCommit = typeof op === "object" && "Commit" in op;
-    if (isCommit || !reply.success) this.held.releaseId(taskId);
-    if (reply.success && typeof op === "object" && "Commit" in op) {
-      if (op.Commit.exit_status === 0 && !op.Commit.msg) this.#counters.completed++;
+  async reportTask(taskId: number, attempt: number, op: ManagerReportOp): Promise<ReportAck> {
+    const reply = await this.#reports.report({ task_id: taskId, attempt, op });
+    const result = typeof op === "object" && "Commit" in op
+      ? op.Commit
+      : typeof op === "object" && "Complete" in op
+      ? op.Complete
+      : null;
+    if (result !== null || !reply.success) this.held.releaseId(taskId);
+    if (reply.success && result !== null) {
+      if (result.exit_status === 0 && !result.msg) this.#counters.completed++;
       else this.#counters.failed++;
     }
     return { success: reply.success, url: reply.url ?? null, error: reply.error ?? null };

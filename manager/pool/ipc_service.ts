@@ -14,7 +14,11 @@
  *   URL); a report about any other task is refused. A `Commit` (or any
  *   refused report: the task is no longer this manager's) ends the
  *   assignment. `Finish` and `Commit` are acknowledged to the worker at
- *   once and travel to the coordinator behind the task's earlier reports:
+ *   once. A `Finish` is held back until the task's next report: a `Commit`
+ *   then travels with it as one `Complete` (one coordinator write per task
+ *   with nothing to upload), any other report goes after it. Reports travel
+ *   to the coordinator behind the task's earlier reports, in `ReportTasks`
+ *   messages shared by all workers (`connection/report_batcher.ts`):
  *   the worker takes its next task without waiting for a coordinator round
  *   trip, and goes on while the coordinator is unreachable (the link queues
  *   the reports until it is back, and sends them again when the coordinator
@@ -41,7 +45,7 @@ import type { IpcHandler, IpcPeer } from "../../shared/ipc/transport.ts";
 import { secretsEqual } from "../../shared/ipc/worker_secret.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import type { ManagerReply, ValidWorkerRequest } from "../../shared/wire/ipc.ts";
-import type { ManagedTask } from "../../shared/wire/manager_ws.ts";
+import type { ManagedTask, ManagerReportOp } from "../../shared/wire/manager_ws.ts";
 import type { RemoteResourceDownloadResp } from "../../shared/wire/storage.ts";
 import type { RemoteResource, TaskResultSpec } from "../../shared/wire/tasks.ts";
 import type { WorkerTaskResp } from "../../shared/wire/workers.ts";
@@ -75,6 +79,8 @@ export interface Assignment {
   cancelled: boolean;
   /** Set when the coordinator refused a report acknowledged earlier: the task is no longer this manager's. */
   refused?: string;
+  /** The worker reported `Finish`, not yet relayed: it travels with the task's next report. */
+  finishHeld?: boolean;
 }
 
 /** Options of the `IpcService`. */
@@ -112,11 +118,15 @@ export interface IpcServiceOptions {
   assignment?: { fresh(): boolean; confirm(waitMs: number): Promise<boolean> };
 }
 
-/** A report operation as a worker sends it. */
-type WorkerReportOp = Extract<ValidWorkerRequest, { type: "ReportTask" }>["op"];
-
 /** Limit of one resource URL request relayed for a worker. */
 const RESOURCE_URL_TIMEOUT_MS = 60_000;
+
+/** The result a `Commit` or `Complete` carries; null for other reports. */
+function committedResult(op: ManagerReportOp): TaskResultSpec | null {
+  if (typeof op !== "object") return null;
+  const result = "Commit" in op ? op.Commit : "Complete" in op ? op.Complete : null;
+  return result === null ? null : { ...result, msg: result.msg ?? null };
+}
 
 /** Name of a report operation, for logs. */
 function opName(op: unknown): string {
@@ -342,11 +352,22 @@ export class IpcService implements IpcHandler {
     }
     const { task } = assignment;
     const log = this.#o.log.child({ worker_local_id, task_uuid: task.uuid, op: opName(op) });
-    const relayed = this.#relay(task, op);
+    if (op === "Finish" && assignment.finishHeld !== true) {
+      // Held back: a Commit next travels with it as one Complete; any other report is preceded by it.
+      assignment.finishHeld = true;
+      return { type: "ReportTaskReply", request_id, success: true, url: null, error: null };
+    }
     const isCommit = typeof op === "object" && "Commit" in op;
-    if (isCommit || op === "Finish") {
-      if (isCommit) this.#endAssignment(worker_local_id, assignment);
-      this.#track(this.#settle(relayed, assignment, op, log));
+    let relayedOp: ManagerReportOp = op;
+    if (assignment.finishHeld === true) {
+      assignment.finishHeld = false;
+      if (isCommit) relayedOp = { Complete: op.Commit };
+      else this.#track(this.#settle(this.#relay(task, "Finish"), assignment, "Finish", log));
+    }
+    const relayed = this.#relay(task, relayedOp);
+    if (isCommit) {
+      this.#endAssignment(worker_local_id, assignment);
+      this.#track(this.#settle(relayed, assignment, relayedOp, log));
       return { type: "ReportTaskReply", request_id, success: true, url: null, error: null };
     }
     let ack;
@@ -370,7 +391,7 @@ export class IpcService implements IpcHandler {
   }
 
   /** Sends a report for `task` once its earlier reports are answered, keeping their order at the coordinator. */
-  #relay(task: ManagedTask, op: WorkerReportOp): Promise<ReportAck> {
+  #relay(task: ManagedTask, op: ManagerReportOp): Promise<ReportAck> {
     const previous = this.#chains.get(task.id) ?? Promise.resolve();
     const next = previous.catch(() => {/* the earlier report's failure was logged */}).then(() =>
       this.#o.link.reportTask(task.id, task.attempt, op)
@@ -383,9 +404,10 @@ export class IpcService implements IpcHandler {
     return next;
   }
 
-  /** The coordinator's answer to an acknowledged `Finish` or `Commit`. */
-  async #settle(relayed: Promise<ReportAck>, assignment: Assignment, op: WorkerReportOp, log: Logger): Promise<void> {
-    const isCommit = typeof op === "object" && "Commit" in op;
+  /** The coordinator's answer to an acknowledged `Finish` or `Commit` (or `Complete`). */
+  async #settle(relayed: Promise<ReportAck>, assignment: Assignment, op: ManagerReportOp, log: Logger): Promise<void> {
+    const result = committedResult(op);
+    const isCommit = result !== null;
     let ack: ReportAck;
     try {
       ack = await relayed;
@@ -400,7 +422,7 @@ export class IpcService implements IpcHandler {
       assignment.refused = `task ${assignment.task.uuid}: ${ack.error ?? "report refused by the coordinator"}`;
       this.#endAssignment(assignment.workerLocalId, assignment);
     }
-    if (isCommit) this.#o.onCommitted(assignment.task, op.Commit, ack.success);
+    if (result !== null) this.#o.onCommitted(assignment.task, result, ack.success);
   }
 
   #track(settling: Promise<void>): void {

@@ -7,20 +7,19 @@
  * end-to-end tests.
  */
 import type { CoordinatorLink, ReportAck } from "../../manager/contracts.ts";
-import type { ManagedTask } from "../../shared/wire/manager_ws.ts";
+import type { ManagedTask, ManagerReportOp } from "../../shared/wire/manager_ws.ts";
 import type { SuiteInfo } from "../../shared/wire/suites.ts";
 import type { TaskResultSpec, TaskSpec } from "../../shared/wire/tasks.ts";
-import type { ReportTaskOp } from "../../shared/wire/workers.ts";
 
 /** One relayed report. */
 export interface RecordedReport {
   taskUuid: string;
   attempt: number;
-  op: ReportTaskOp;
+  op: ManagerReportOp;
 }
 
 /** The name of a report operation. */
-export function opName(op: ReportTaskOp): string {
+export function opName(op: ManagerReportOp): string {
   return typeof op === "string" ? op : Object.keys(op)[0];
 }
 
@@ -110,7 +109,7 @@ export class FakeLink implements CoordinatorLink {
     return Promise.resolve({ tasks: claimed, suiteState: this.state });
   }
 
-  async reportTask(taskId: number, attempt: number, op: ReportTaskOp): Promise<ReportAck> {
+  async reportTask(taskId: number, attempt: number, op: ManagerReportOp): Promise<ReportAck> {
     this.reportsReceived++;
     await this.reportGate;
     const task = [...this.tasks.values()].find((t) => t.id === taskId);
@@ -118,10 +117,11 @@ export class FakeLink implements CoordinatorLink {
       return Promise.resolve({ success: false, error: `task ${taskId} is not held at attempt ${attempt}` });
     }
     this.reports.push({ taskUuid: task.uuid, attempt, op });
-    if (typeof op === "object" && "Commit" in op) {
+    const result = typeof op !== "object" ? null : "Commit" in op ? op.Commit : "Complete" in op ? op.Complete : null;
+    if (result !== null) {
       this.held.delete(task.uuid);
       const list = this.commits.get(task.uuid) ?? [];
-      list.push({ exit_status: op.Commit.exit_status, msg: op.Commit.msg ?? null });
+      list.push({ exit_status: result.exit_status, msg: result.msg ?? null });
       this.commits.set(task.uuid, list);
     }
     const url = typeof op === "object" && "Upload" in op

@@ -13,6 +13,7 @@ import {
   CoordinatorMessageSchema,
   type ManagedTask,
   type ManagerMessage,
+  type TaskReportItem,
 } from "../../shared/wire/manager_ws.ts";
 import type { NodeManagerState } from "../../shared/wire/managers.ts";
 import type { ReportTaskOp } from "../../shared/wire/workers.ts";
@@ -199,6 +200,11 @@ export class WsManager implements AsyncDisposable {
   /** ReportTask `op` on task `taskId` (at `attempt`, when given). */
   report(taskId: number, op: ReportTaskOp, attempt?: number): Promise<Of<"TaskReportAck">> {
     return this.#expect("TaskReportAck", { type: "ReportTask", task_id: taskId, op, attempt });
+  }
+
+  /** ReportTasks: many reports in one message, a result each. */
+  reportMany(reports: TaskReportItem[]): Promise<Of<"TasksReportAck">> {
+    return this.#expect("TasksReportAck", { type: "ReportTasks", reports });
   }
 
   /** Finish then Commit (pipelined: the coordinator keeps reports of one task in order); throws unless both succeed. */
