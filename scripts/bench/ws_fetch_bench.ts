@@ -3,64 +3,85 @@
  * coordinator process (embedded PostgreSQL, loopback; the scripted manager
  * runs in this process and validates every reply with the wire schema):
  * - `FetchTask {max_count: 1}` round-trip latency, 1,000 sequential requests
- *   against a suite with 10k Ready tasks (SPEC §9: p50 < 1 ms, p95 < 10 ms,
+ *   (each a real claim, committed afterwards) against a suite holding them
+ *   plus the tasks of the next step (SPEC §9: p50 < 1 ms, p95 < 10 ms,
  *   p99 < 50 ms);
- * - claim + commit throughput: `FetchTask {max_count: 64}`, then Finish and
- *   Commit of the whole batch pipelined, over the remaining 9k tasks, with
- *   one fetch loop and with 4 concurrent loops.
+ * - claim + commit throughput over `--tasks` further tasks (default 9,000):
+ *   `FetchTask {max_count: 64}`, then `ReportTask` Finish and Commit of the
+ *   whole batch pipelined; half of them with one fetch loop, the other half
+ *   with 4 concurrent loops on the same connection.
  * Each figure is the median of `--runs` runs (default 3). Prints a table.
+ * The measurement (`wsFetchRun`) is exported for `bench.ts`.
  *
- * Run: deno run --allow-all scripts/bench/ws_fetch_bench.ts [--runs N]
+ * Run: deno run --allow-all scripts/bench/ws_fetch_bench.ts [--runs N] [--tasks 9000]
  */
-import { startBenchCoordinator } from "./coordinator.ts";
+import { createNoopSuite, startBenchCoordinator, suiteState } from "./coordinator.ts";
 import { parseArgs } from "node:util";
-import { call } from "../../tests/support/http.ts";
-import { noopTask } from "../../tests/support/workers_api.ts";
 import { registerManager, WsManager } from "../../tests/support/ws_manager.ts";
+import type { ManagedTask } from "../../shared/wire/manager_ws.ts";
 import { median, printTable, quantile } from "./stats.ts";
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "3" } } });
-const runs = Number(values.runs);
-const TASKS = 10_000;
-const LATENCY_SAMPLES = 1_000;
+/** Tasks per FetchTask in the claim + commit loops. */
 const BATCH = 64;
 
-/** Fetches batches and commits them (Finish + Commit pipelined per batch) until the suite is drained. */
-async function claimAndCommit(manager: WsManager): Promise<number> {
+/** Sizes of a WebSocket benchmark run. */
+export interface WsFetchOptions {
+  /** Sequential FetchTask(1) requests timed. */
+  latencySamples: number;
+  /** Tasks claimed and committed in batches after the latency part. */
+  tasks: number;
+  /** Concurrent fetch loops in the second half of the claim + commit part. */
+  loops: number;
+}
+
+/** Result of one WebSocket benchmark run. */
+export interface WsFetchRun {
+  /** FetchTask(1) round trip quantiles (ms). */
+  p50: number;
+  p95: number;
+  p99: number;
+  /** Claim + Finish + Commit, one fetch loop (tasks/s). */
+  oneLoop: number;
+  /** Claim + Finish + Commit, `loops` concurrent fetch loops (tasks/s). */
+  concurrent: number;
+}
+
+/**
+ * Fetches batches and commits them (Finish + Commit pipelined per batch)
+ * until `limit` tasks are done or the suite is drained; returns how many.
+ */
+export async function claimAndCommit(manager: WsManager, limit = Infinity): Promise<number> {
   let done = 0;
-  for (;;) {
-    const { tasks } = await manager.fetch(BATCH);
-    if (tasks.length === 0) return done;
+  while (done < limit) {
+    const { tasks } = await manager.fetch(Math.min(BATCH, limit - done));
+    if (tasks.length === 0) break;
     await Promise.all(tasks.map((t) => manager.commit(t)));
     done += tasks.length;
   }
+  return done;
 }
 
-async function once() {
+/**
+ * One run on its own coordinator process (fresh database of the shared
+ * embedded PostgreSQL); throws unless every task was committed and the suite
+ * turned Complete.
+ */
+export async function wsFetchRun({ latencySamples, tasks, loops }: WsFetchOptions): Promise<WsFetchRun> {
   await using bench = await startBenchCoordinator();
   const coord = bench.coord;
   const { token, group } = bench;
-  const created = await call(coord.url, "POST", "/suites", {
-    token,
-    body: { group_name: group, tags: [], worker_schedule: { worker_count: 16 } },
-  });
-  if (created.status !== 201) throw new Error(created.text);
-  const suite = (created.body as { uuid: string }).uuid;
-  const batch = Array.from({ length: 1000 }, () => noopTask(group, { suite_uuid: suite }));
-  for (let i = 0; i < TASKS / 1000; i++) {
-    const res = await call(coord.url, "POST", "/tasks/submit", { token, body: { tasks: batch } });
-    if (res.status !== 200) throw new Error(res.text);
-  }
+  const total = latencySamples + tasks;
+  const suite = await createNoopSuite(coord.url, token, group, total, { worker_count: 16 });
 
   const creds = await registerManager(coord.url, token);
   const manager = await WsManager.connect(coord.url, creds);
   await manager.heartbeat("Idle");
   await manager.nextPush("SuiteAssigned");
 
-  // 1. Sequential FetchTask(1) latency.
+  // 1. Sequential FetchTask(1) latency; the claims are committed afterwards.
   const latencies: number[] = [];
-  const held = [];
-  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+  const held: ManagedTask[] = [];
+  for (let i = 0; i < latencySamples; i++) {
     const t0 = performance.now();
     const reply = await manager.fetch(1);
     latencies.push(performance.now() - t0);
@@ -69,53 +90,54 @@ async function once() {
   }
   await Promise.all(held.map((t) => manager.commit(t)));
 
-  // 2. Claim + commit throughput, one loop, half of the rest.
-  const rest = TASKS - LATENCY_SAMPLES;
+  // 2. Claim + commit throughput, one loop over half of the rest.
   let started = performance.now();
-  let done = 0;
-  while (done < rest / 2) {
-    const { tasks } = await manager.fetch(BATCH);
-    await Promise.all(tasks.map((t) => manager.commit(t)));
-    done += tasks.length;
-  }
-  const oneLoop = done / ((performance.now() - started) / 1000);
+  const first = await claimAndCommit(manager, Math.floor(tasks / 2));
+  const oneLoop = first / ((performance.now() - started) / 1000);
 
-  // 3. Four concurrent loops on the same connection over the other half.
+  // 3. Concurrent loops on the same connection over the other half.
   started = performance.now();
-  const counts = await Promise.all([1, 2, 3, 4].map(() => claimAndCommit(manager)));
-  const fourLoops = counts.reduce((a, b) => a + b, 0) / ((performance.now() - started) / 1000);
-  done += counts.reduce((a, b) => a + b, 0);
+  const counts = await Promise.all(Array.from({ length: loops }, () => claimAndCommit(manager)));
+  const second = counts.reduce((a, b) => a + b, 0);
+  const concurrent = second / ((performance.now() - started) / 1000);
 
-  const info = await call(coord.url, "GET", `/suites/${suite}`, { token });
-  const state = (info.body as { state_name: string }).state_name;
+  const { state_name: state } = await suiteState(coord.url, token, suite);
   await manager.close();
+  const committed = latencySamples + first + second;
+  if (committed !== total || state !== "Complete") {
+    throw new Error(`${committed} of ${total} tasks committed, suite ${state}`);
+  }
   return {
     p50: quantile(latencies, 0.5),
     p95: quantile(latencies, 0.95),
     p99: quantile(latencies, 0.99),
     oneLoop,
-    fourLoops,
-    committed: done + LATENCY_SAMPLES,
-    state,
+    concurrent,
   };
 }
 
-type Run = Awaited<ReturnType<typeof once>>;
-const results: Run[] = [];
-for (let i = 0; i < runs; i++) results.push(await once());
-if (results.some((r) => r.committed !== TASKS || r.state !== "Complete")) {
-  throw new Error(`not every task was committed: ${JSON.stringify(results)}`);
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { runs: { type: "string", default: "3" }, tasks: { type: "string", default: "9000" } },
+  });
+  const options: WsFetchOptions = { latencySamples: 1_000, tasks: Number(values.tasks), loops: 4 };
+  const results: WsFetchRun[] = [];
+  for (let i = 0; i < Number(values.runs); i++) results.push(await wsFetchRun(options));
+  const row = (label: string, pick: (r: WsFetchRun) => number, digits: number) => [
+    label,
+    median(results.map(pick)).toFixed(digits),
+    results.map((r) => pick(r).toFixed(digits)).join(" "),
+  ];
+  printTable(["figure", "median", "runs"], [
+    row("FetchTask(1) round trip p50 (ms), 1,000 sequential", (r) => r.p50, 3),
+    row("FetchTask(1) round trip p95 (ms)", (r) => r.p95, 3),
+    row("FetchTask(1) round trip p99 (ms)", (r) => r.p99, 3),
+    row("claim+finish+commit, FetchTask(64), 1 loop (tasks/s)", (r) => r.oneLoop, 0),
+    row("claim+finish+commit, FetchTask(64), 4 loops (tasks/s)", (r) => r.concurrent, 0),
+  ]);
 }
-const row = (label: string, pick: (r: Run) => number, digits: number) => [
-  label,
-  median(results.map(pick)).toFixed(digits),
-  results.map((r) => pick(r).toFixed(digits)).join(" "),
-];
-printTable(["figure", "median", "runs"], [
-  row("FetchTask(1) round trip p50 (ms), 1,000 sequential", (r) => r.p50, 3),
-  row("FetchTask(1) round trip p95 (ms)", (r) => r.p95, 3),
-  row("FetchTask(1) round trip p99 (ms)", (r) => r.p99, 3),
-  row("claim+finish+commit, FetchTask(64), 1 loop (tasks/s)", (r) => r.oneLoop, 0),
-  row("claim+finish+commit, FetchTask(64), 4 loops (tasks/s)", (r) => r.fourLoops, 0),
-]);
-Deno.exit(0);
+
+if (import.meta.main) {
+  await main();
+  Deno.exit(0); // stops the shared embedded PostgreSQL (unload handler)
+}
