@@ -1,8 +1,11 @@
 /**
  * Dispatch to node managers: a manager claims Ready tasks of the suite it is
- * assigned to, up to `max_count` in one statement (`FOR UPDATE SKIP LOCKED`
- * over the `active_tasks_ready_by_suite` index, in dispatch order: higher
- * priority first, then older), skipping tasks it has aborted. A claim marks
+ * assigned to, up to `max_count` in one call of the SQL function
+ * `claim_suite_tasks` (migration 0007; a function so that its plans are
+ * kept per connection instead of planning the claim on every call):
+ * `FOR UPDATE SKIP LOCKED` over the `active_tasks_ready_by_suite` index, in
+ * dispatch order (higher priority first, then older), skipping tasks it has
+ * aborted. A claim marks
  * the tasks Running, held by the manager, with `attempt` incremented, so a
  * report naming an older attempt is refused. A manager that no longer serves
  * the suite's group (view `manager_served_groups`) claims nothing, as if the
@@ -14,7 +17,7 @@
 import type { Db } from "../db/connect.ts";
 import { TaskStateCode } from "../../shared/wire/tasks.ts";
 import type { TaskSpec } from "../../shared/wire/tasks.ts";
-import { runnableSuiteState } from "../suites/states.ts";
+import { RUNNABLE_SUITE_STATES } from "../suites/states.ts";
 import { backToReady, isHeld } from "./held_tasks.ts";
 
 /** A task claimed by a manager. */
@@ -47,7 +50,6 @@ interface ClaimRow {
   spec: TaskSpec;
   upstream_task_uuid: string | null;
   attempt: number;
-  priority: number;
 }
 
 /**
@@ -62,30 +64,7 @@ export async function claimSuiteTasks(
   maxCount: number,
 ): Promise<SuiteClaim> {
   const rows = await db<ClaimRow[]>`
-    WITH suite AS (
-      SELECT s.id, s.uuid, s.state FROM node_managers m JOIN task_suites s ON s.id = m.assigned_task_suite_id
-      WHERE m.id = ${managerId} AND (${suiteUuid}::uuid IS NULL OR s.uuid = ${suiteUuid}::uuid)
-        AND EXISTS (
-          SELECT 1 FROM manager_served_groups gm WHERE gm.node_manager_id = m.id AND gm.group_id = s.group_id)
-    ), candidate AS (
-      SELECT t.id FROM active_tasks t
-      WHERE t.task_suite_id = (SELECT id FROM suite) AND t.state = ${TaskStateCode.Ready}
-        AND EXISTS (SELECT 1 FROM suite WHERE ${runnableSuiteState(db, "suite.state")})
-        AND NOT EXISTS (
-          SELECT 1 FROM task_execution_failures f
-          WHERE f.task_uuid = t.uuid AND f.node_manager_id = ${managerId} AND f.aborted_at IS NOT NULL)
-      ORDER BY t.priority DESC, t.id
-      LIMIT ${maxCount}
-      FOR UPDATE SKIP LOCKED
-    ), claimed AS (
-      UPDATE active_tasks t SET state = ${TaskStateCode.Running}, assigned_manager = ${managerId},
-        attempt = t.attempt + 1, updated_at = now()
-      FROM candidate WHERE t.id = candidate.id
-      RETURNING t.id, t.uuid, t.timeout, t.spec, t.upstream_task_uuid, t.attempt, t.priority
-    )
-    SELECT suite.uuid AS suite_uuid, suite.state AS suite_state, c.*
-    FROM suite LEFT JOIN claimed c ON true
-    ORDER BY c.priority DESC, c.id`;
+    SELECT * FROM claim_suite_tasks(${managerId}, ${suiteUuid}::uuid, ${maxCount}, ${RUNNABLE_SUITE_STATES}::int[])`;
   if (rows.length === 0) return { suite_uuid: null, suite_state: null, tasks: [] };
   const tasks = rows.filter((r) => r.id !== null).map((r) => ({
     id: r.id!,
