@@ -116,6 +116,21 @@ test("unusable frames get Error (with the request id when readable) and the conn
     { frame: '{"type": "Heartbeat", "request_id": 10, "state": "Sleeping"}', requestId: 10, msg: "state" },
     { frame: '{"type": "ReportTask", "request_id": 11, "task_id": 1, "op": "Explode"}', requestId: 11, msg: "op" },
     { frame: '{"type": "AbortTask", "request_id": -1, "task_uuid": "x", "reason": ""}', requestId: null, msg: "" },
+    { frame: '{"type": "ReportTasks", "request_id": 13, "reports": []}', requestId: 13, msg: "reports" },
+    {
+      frame: '{"type": "ReportTasks", "request_id": 14, "reports": [{"task_id": 1, "op": {"Complete": {}}}]}',
+      requestId: 14,
+      msg: "reports.0.op",
+    },
+    {
+      frame: JSON.stringify({
+        type: "ReportTasks",
+        request_id: 15,
+        reports: Array.from({ length: 1001 }, () => ({ task_id: 1, op: "Finish" })),
+      }),
+      requestId: 15,
+      msg: "reports",
+    },
     {
       frame: `{"type": "Heartbeat", "request_id": 12, "state": "Idle", "pad": "${"x".repeat(2 * 1024 * 1024)}"}`,
       requestId: 12,
