@@ -23,8 +23,39 @@ export interface PoolOptions {
   asyncCommit?: boolean;
 }
 
+let driverGuardInstalled = false;
+
+/**
+ * postgres.js 3.4 schedules socket writes with `setImmediate`; when the
+ * server ends the connection in between (a terminated backend, a PostgreSQL
+ * crash), the write runs on a socket it has already dropped and throws
+ * `TypeError: Cannot read properties of null (reading 'write')` outside any
+ * promise, which would end the process. The query itself fails through its
+ * own promise (connection lost), so this one error is logged and dropped.
+ */
+function guardDriverWriteAfterClose(): void {
+  if (driverGuardInstalled) return;
+  driverGuardInstalled = true;
+  globalThis.addEventListener("error", (event) => {
+    const error = event.error;
+    if (
+      error instanceof TypeError && /reading 'write'/.test(error.message) &&
+      /postgres\/src\/connection\.js/.test(error.stack ?? "")
+    ) {
+      event.preventDefault();
+      console.error(JSON.stringify({
+        ts: new Date().toISOString(),
+        level: "warn",
+        msg: "database driver wrote to a closed connection; ignored (the query fails on its own)",
+        error: error.message,
+      }));
+    }
+  });
+}
+
 /** Opens a pool on `url`. Notices are dropped; bigint columns come back as numbers. */
 export function connect(url: string, options: PoolOptions | number = {}): Sql {
+  guardDriverWriteAfterClose();
   const { max = 10, asyncCommit = false } = typeof options === "number" ? { max: options } : options;
   return postgres(url, {
     max,

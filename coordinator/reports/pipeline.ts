@@ -1,9 +1,9 @@
 /**
  * The completion pipeline (group commit): `Finish`, `Cancel` and `Commit`
  * reports arriving from every node manager and independent worker are
- * gathered and applied together, one transaction per batch with set-based
- * statements (`batch_sql.ts`), instead of one transaction (and one WAL
- * flush) per report.
+ * gathered and applied together, one set-based statement (hence one
+ * transaction and one WAL flush) per batch (`batch_sql.ts`), instead of one
+ * per report.
  *
  * A report joins the queue and a batch leaves on the next turn of the event
  * loop, so a lone report waits for nothing; while `maxInFlight` batches are
@@ -24,7 +24,7 @@ import type { Sql } from "../db/connect.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import type { TaskResultSpec } from "../../shared/wire/tasks.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
-import { applyCommits, applyEnds, type Committed } from "./batch_sql.ts";
+import { applyReports, type CommitItem, type EndItem } from "./batch_sql.ts";
 import { notHeld, type TaskHolder } from "./holder.ts";
 import { removeWorkers, WorkerStateCode } from "../workers/store.ts";
 
@@ -37,8 +37,8 @@ export interface PipelineOptions {
 }
 
 type Pending =
-  | { kind: "end"; holder: TaskHolder; taskId: number; cancelled: boolean; done: Settle<void> }
-  | { kind: "commit"; holder: TaskHolder; taskId: number; result: TaskResultSpec; done: Settle<string> };
+  | EndItem & { done: Settle<void> }
+  | CommitItem & { done: Settle<string> };
 
 interface Settle<T> {
   resolve: (value: T) => void;
@@ -156,31 +156,22 @@ export class ReportPipeline {
     }
   }
 
-  /** Applies a batch in one transaction, then answers each report. Throws when the transaction fails. */
+  /** Applies a batch in one statement, then answers each report. Throws when the statement fails. */
   async #apply(batch: Pending[]): Promise<void> {
-    const ends = batch.filter((i) => i.kind === "end");
-    const commits = batch.filter((i) => i.kind === "commit");
-    const { ended, committed } = await this.#sql.begin(async (tx) => ({
-      ended: await applyEnds(tx, ends),
-      committed: await applyCommits(tx, commits),
-    }));
-    ends.forEach((item, idx) => {
-      if (ended.has(idx)) item.done.resolve();
-      else item.done.reject(notHeld(item.holder, item.taskId));
-    });
+    const applied = await applyReports(this.#sql, batch);
     const leaving: number[] = [];
     const uuids: string[] = [];
-    commits.forEach((item, idx) => {
-      const row: Committed | undefined = committed.get(idx);
-      if (row === undefined) return item.done.reject(notHeld(item.holder, item.taskId));
-      uuids.push(row.uuid);
-      if (row.workerState === WorkerStateCode.GracefulShutdown) leaving.push(item.holder.id);
-    });
+    for (const [idx, row] of applied) {
+      if (row.uuid !== null) uuids.push(row.uuid);
+      if (row.workerState === WorkerStateCode.GracefulShutdown) leaving.push(batch[idx].holder.id);
+    }
     if (uuids.length > 0) this.#log.info("tasks committed", { count: uuids.length, task_uuids: uuids });
     if (leaving.length > 0) await this.#removeLeaving(leaving);
-    commits.forEach((item, idx) => {
-      const row = committed.get(idx);
-      if (row !== undefined) item.done.resolve(row.uuid);
+    batch.forEach((item, idx) => {
+      const row = applied.get(idx);
+      if (row === undefined) item.done.reject(notHeld(item.holder, item.taskId));
+      else if (item.kind === "end") item.done.resolve();
+      else item.done.resolve(row.uuid ?? "");
     });
   }
 
