@@ -39,6 +39,7 @@ import {
 import type { Logger } from "../../shared/log/logger.ts";
 import type { TokenCheck } from "../manager_api.ts";
 import { Backoff, type BackoffOptions, sleep } from "./backoff.ts";
+import { openWebSocket, WebSocket, type WsCloseEvent, type WsErrorEvent } from "./websocket.ts";
 
 /** A manager message without its `request_id` (the connection numbers requests). */
 export type ManagerRequest = ManagerMessage extends infer M ? M extends ManagerMessage ? Omit<M, "request_id"> : never
@@ -373,9 +374,7 @@ export class CoordinatorConnection {
 
   /** Opens one connection; rejects when it fails or takes longer than the connect timeout. */
   #open(): Promise<WebSocket> {
-    const socket = new WebSocket(managerSocketUrl(this.#o.baseUrl), {
-      headers: { Authorization: `Bearer ${this.#o.token()}` },
-    });
+    const socket = openWebSocket(managerSocketUrl(this.#o.baseUrl), { Authorization: `Bearer ${this.#o.token()}` });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => fail(new Error("connection attempt timed out")),
@@ -401,9 +400,8 @@ export class CoordinatorConnection {
         cleanup();
         resolve(socket);
       };
-      const onError = (event: Event) =>
-        fail(new Error(event instanceof ErrorEvent ? event.message : "WebSocket error"));
-      const onClose = (event: CloseEvent) => fail(new Error(`closed before opening (code ${event.code})`));
+      const onError = (event: WsErrorEvent) => fail(new Error(event.message || "WebSocket error"));
+      const onClose = (event: WsCloseEvent) => fail(new Error(`closed before opening (code ${event.code})`));
       const onAbort = () => fail(new ConnectionClosedError());
       socket.addEventListener("open", onOpen);
       socket.addEventListener("error", onError);
@@ -435,7 +433,7 @@ export class CoordinatorConnection {
    * (the socket then closing) when it was refused, unanswered in time, or
    * the connection closed first.
    */
-  async #greet(socket: WebSocket, closed: Promise<CloseEvent>): Promise<boolean> {
+  async #greet(socket: WebSocket, closed: Promise<WsCloseEvent>): Promise<boolean> {
     const make = this.#o.greeting;
     if (make === undefined) return true;
     const message = make();
@@ -492,10 +490,10 @@ export class CoordinatorConnection {
       this.#ready = false;
       if (lost) this.#log.info("WebSocket reconnected", { url: managerSocketUrl(this.#o.baseUrl) });
       else this.#log.info("WebSocket connected", { url: managerSocketUrl(this.#o.baseUrl) });
-      const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener("close", resolve, { once: true }));
+      const closed = new Promise<WsCloseEvent>((resolve) => socket.addEventListener("close", resolve, { once: true }));
       socket.addEventListener("message", (event) => this.#receive(event.data));
       socket.addEventListener("error", (event) => {
-        this.#log.debug("WebSocket error", { error: event instanceof ErrorEvent ? event.message : event.type });
+        this.#log.debug("WebSocket error", { error: event.message || event.type });
       });
       const healthy = setTimeout(() => this.#backoff.reset(), this.#o.healthyAfterMs ?? 10_000);
       if (!await this.#greet(socket, closed)) {

@@ -8,6 +8,7 @@
  * not conform.
  */
 import { call } from "./http.ts";
+import { openWebSocket, WebSocket, type WsCloseEvent } from "../../manager/connection/websocket.ts";
 import {
   type CoordinatorMessage,
   CoordinatorMessageSchema,
@@ -70,7 +71,7 @@ export class WsManager implements AsyncDisposable {
   readonly #queue: CoordinatorMessage[] = [];
   readonly #waiters = new Set<() => void>();
   #nextId = 1;
-  readonly closed: Promise<CloseEvent>;
+  readonly closed: Promise<WsCloseEvent>;
 
   private constructor(creds: ManagerCredentials, socket: WebSocket) {
     this.uuid = creds.uuid;
@@ -82,7 +83,7 @@ export class WsManager implements AsyncDisposable {
 
   /** Connects with the manager's token; rejects when the connection fails. */
   static async connect(baseUrl: string, creds: ManagerCredentials): Promise<WsManager> {
-    const socket = new WebSocket(managerWsUrl(baseUrl), { headers: { Authorization: `Bearer ${creds.token}` } });
+    const socket = openWebSocket(managerWsUrl(baseUrl), { Authorization: `Bearer ${creds.token}` });
     const manager = new WsManager(creds, socket);
     await new Promise<void>((resolve, reject) => {
       socket.addEventListener("open", () => resolve(), { once: true });
