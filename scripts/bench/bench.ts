@@ -12,8 +12,9 @@
  *    Complete; peak RSS of one managed worker and of the manager process
  *    (`realRun`);
  * 3. claim + commit through the coordinator with a scripted manager in this
- *    process and no task processes: `FetchTask(64)` then `ReportTask` Finish
- *    and Commit pipelined, with 4 concurrent fetch loops (`wsFetchRun`);
+ *    process and no task processes: `FetchTask(64)` then one `ReportTasks`
+ *    completing the batch (`Complete`, as `mitosis-manager` reports), with 4
+ *    concurrent fetch loops (`wsFetchRun`);
  * 4. WebSocket `FetchTask(1)` round trip with real claims, p50 and p99, 1,000
  *    sequential requests (`wsFetchRun`);
  * 5. graphile-worker (npm, in this process under Deno's Node compatibility)
@@ -125,11 +126,11 @@ printTable(["figure", "median", "runs"], [
   row("full stack: managed worker RSS, peak (MiB)", (r) => r.real.workerRssMax, 1),
   row("full stack: manager RSS, peak (MiB)", (r) => r.real.managerRssMax, 1),
   row(
-    `scripted manager: claim+finish+commit, FetchTask(64), ${CLAIM_LOOPS} loops (tasks/s)`,
+    `scripted manager: claim + ReportTasks(Complete), FetchTask(64), ${CLAIM_LOOPS} loops (tasks/s)`,
     (r) => r.ws.concurrent,
     0,
   ),
-  row("scripted manager: claim+finish+commit, FetchTask(64), 1 loop (tasks/s)", (r) => r.ws.oneLoop, 0),
+  row("scripted manager: claim + ReportTasks(Complete), FetchTask(64), 1 loop (tasks/s)", (r) => r.ws.oneLoop, 0),
   row(`scripted manager: FetchTask(1) round trip p50 (ms, ${LATENCY_SAMPLES} sequential)`, (r) => r.ws.p50, 3),
   row("scripted manager: FetchTask(1) round trip p95 (ms)", (r) => r.ws.p95, 3),
   row("scripted manager: FetchTask(1) round trip p99 (ms)", (r) => r.ws.p99, 3),

@@ -7,9 +7,10 @@
  *   plus the tasks of the next step (SPEC §9: p50 < 1 ms, p95 < 10 ms,
  *   p99 < 50 ms);
  * - claim + commit throughput over `--tasks` further tasks (default 9,000):
- *   `FetchTask {max_count: 64}`, then `ReportTask` Finish and Commit of the
- *   whole batch pipelined; half of them with one fetch loop, the other half
- *   with 4 concurrent loops on the same connection.
+ *   `FetchTask {max_count: 64}`, then one `ReportTasks` completing the whole
+ *   batch (`Complete`: Finish and Commit in one, as `mitosis-manager`
+ *   reports); half of them with one fetch loop, the other half with 4
+ *   concurrent loops on the same connection.
  * Each figure is the median of `--runs` runs (default 3). Prints a table.
  * The measurement (`wsFetchRun`) is exported for `bench.ts`.
  *
@@ -40,22 +41,28 @@ export interface WsFetchRun {
   p50: number;
   p95: number;
   p99: number;
-  /** Claim + Finish + Commit, one fetch loop (tasks/s). */
+  /** Claim + Complete, one fetch loop (tasks/s). */
   oneLoop: number;
-  /** Claim + Finish + Commit, `loops` concurrent fetch loops (tasks/s). */
+  /** Claim + Complete, `loops` concurrent fetch loops (tasks/s). */
   concurrent: number;
 }
 
 /**
- * Fetches batches and commits them (Finish + Commit pipelined per batch)
- * until `limit` tasks are done or the suite is drained; returns how many.
+ * Fetches batches and completes each with one `ReportTasks` until `limit`
+ * tasks are done or the suite is drained; returns how many.
  */
 export async function claimAndCommit(manager: WsManager, limit = Infinity): Promise<number> {
   let done = 0;
   while (done < limit) {
     const { tasks } = await manager.fetch(Math.min(BATCH, limit - done));
     if (tasks.length === 0) break;
-    await Promise.all(tasks.map((t) => manager.commit(t)));
+    const { results } = await manager.reportMany(tasks.map((t) => ({
+      task_id: t.id,
+      attempt: t.attempt,
+      op: { Complete: { exit_status: 0, msg: null } },
+    })));
+    const refused = results.filter((r) => !r.success);
+    if (refused.length > 0) throw new Error(`${refused.length} completions refused: ${refused[0].error}`);
     done += tasks.length;
   }
   return done;
@@ -132,8 +139,8 @@ async function main(): Promise<void> {
     row("FetchTask(1) round trip p50 (ms), 1,000 sequential", (r) => r.p50, 3),
     row("FetchTask(1) round trip p95 (ms)", (r) => r.p95, 3),
     row("FetchTask(1) round trip p99 (ms)", (r) => r.p99, 3),
-    row("claim+finish+commit, FetchTask(64), 1 loop (tasks/s)", (r) => r.oneLoop, 0),
-    row("claim+finish+commit, FetchTask(64), 4 loops (tasks/s)", (r) => r.concurrent, 0),
+    row("claim + ReportTasks(Complete), FetchTask(64), 1 loop (tasks/s)", (r) => r.oneLoop, 0),
+    row("claim + ReportTasks(Complete), FetchTask(64), 4 loops (tasks/s)", (r) => r.concurrent, 0),
   ]);
 }
 
