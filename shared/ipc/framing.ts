@@ -6,7 +6,7 @@
  * connection, with a logged error, on a frame over the size limit) and a
  * writer that queues whole frames so concurrent sends never interleave.
  */
-import { MAX_IPC_MESSAGE_BYTES } from "../wire/ipc.ts";
+import { MAX_IPC_MESSAGE_BYTES } from "./limits.ts";
 import type { Logger } from "../log/logger.ts";
 
 /** Bytes of the length prefix. */

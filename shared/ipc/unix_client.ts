@@ -4,9 +4,13 @@
  * arrive out of order). Control messages go to `onControl`. When the
  * connection ends, every pending request rejects and `closed` resolves.
  * Malformed frames from the manager are logged and dropped.
+ *
+ * The common messages are decoded without zod (`fast_check.ts`); the first
+ * frame that needs the schemas loads them (`messages.ts`). Frames are
+ * handled in the order they arrive, also while one waits for that.
  */
 import { FramedConn } from "./framing.ts";
-import { decodeManagerMessage } from "./messages.ts";
+import { type DecodedManagerMessage, decodeManagerMessageFast } from "./fast_check.ts";
 import type { IpcClient } from "./transport.ts";
 import type { ManagerReply, WorkerControl, WorkerRequest } from "../wire/ipc.ts";
 import type { Logger } from "../log/logger.ts";
@@ -26,6 +30,8 @@ export class UnixClient implements IpcClient {
   readonly #log: Logger;
   readonly #pending = new Map<number, Pending>();
   #ended = false;
+  /** Frames being decoded with the schemas, in arrival order; later frames wait behind them. */
+  #slow: Promise<void> | null = null;
 
   private constructor(path: string, conn: Deno.Conn, onControl: (message: WorkerControl) => void, log: Logger) {
     this.#path = path;
@@ -84,6 +90,8 @@ export class UnixClient implements IpcClient {
     } finally {
       this.#ended = true;
       this.#framed.close();
+      // Replies that arrived before the end are delivered before the rest is rejected.
+      while (this.#slow !== null) await this.#slow;
       const error = this.#closedError();
       for (const pending of this.#pending.values()) pending.reject(error);
       this.#pending.clear();
@@ -92,7 +100,20 @@ export class UnixClient implements IpcClient {
 
   /** Routes one received frame to its pending request or to `onControl`. */
   #dispatch(body: Uint8Array): void {
-    const decoded = decodeManagerMessage(body);
+    if (this.#slow === null) {
+      const decoded = decodeManagerMessageFast(body);
+      if (decoded !== null) return this.#deliver(decoded);
+    }
+    const slow: Promise<void> = (this.#slow ?? Promise.resolve()).then(async () => {
+      const { decodeManagerMessage } = await import("./messages.ts");
+      this.#deliver(decodeManagerMessage(body));
+    }).catch((error) => this.#log.error("cannot decode IPC frame from the manager", { error })).finally(() => {
+      if (this.#slow === slow) this.#slow = null;
+    });
+    this.#slow = slow;
+  }
+
+  #deliver(decoded: DecodedManagerMessage): void {
     if (!decoded.ok) {
       this.#log.warn("dropping unusable IPC frame from the manager", { error: decoded.msg });
       return;

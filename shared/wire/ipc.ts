@@ -112,5 +112,5 @@ export const WorkerControlSchema = z.discriminatedUnion("type", [
 /** A control message. */
 export type WorkerControl = z.output<typeof WorkerControlSchema>;
 
-/** Largest IPC message accepted (bytes of JSON). */
-export const MAX_IPC_MESSAGE_BYTES = 16 << 20;
+/** Largest IPC message accepted (bytes of JSON); defined beside the transports, which must not load zod. */
+export { MAX_IPC_MESSAGE_BYTES } from "../ipc/limits.ts";
