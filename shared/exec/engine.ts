@@ -33,8 +33,6 @@ import { readNewTask } from "./new_task.ts";
 import type { TaskGroupRecords } from "./group_records.ts";
 import { DEFAULT_KILL_GRACE_MS, runTaskProcess } from "./process.ts";
 import { TaskGoneError, type TaskReporter, WorkerRemovedError } from "./reporter.ts";
-import { DEFAULT_DOWNLOAD_MS, fetchResources } from "./resources.ts";
-import { DEFAULT_WATCH_POLL_MS, waitForWatchedTask } from "./watch.ts";
 import { handTo, type TaskUser, taskUserEnv } from "./task_user.ts";
 import { prepareWorkDir, removeWorkDir, type TaskWorkDir, taskWorkDir } from "./workdir.ts";
 
@@ -137,17 +135,22 @@ class TaskRun {
     const log = this.#log;
     const preparationDeadline = Date.now() + (this.#o.preparationWindowMs ?? DEFAULT_PREPARATION_WINDOW_MS);
 
-    const resourceFailure = await fetchResources(task.uuid, task.spec.resources, this.#dir.resource, this.#reporter, {
-      deadline: preparationDeadline,
-      perDownloadMs: this.#o.downloadMs ?? DEFAULT_DOWNLOAD_MS,
-      signal,
-      log,
-    });
-    if (resourceFailure === "interrupted") return this.#interrupted();
-    if (resourceFailure !== null) return await this.#cancelAndCommit(resourceFailure);
+    // The resource and watch phases are loaded only for the tasks that have them (most have neither).
+    if (task.spec.resources.length > 0) {
+      const { DEFAULT_DOWNLOAD_MS, fetchResources } = await import("./resources.ts");
+      const resourceFailure = await fetchResources(task.uuid, task.spec.resources, this.#dir.resource, this.#reporter, {
+        deadline: preparationDeadline,
+        perDownloadMs: this.#o.downloadMs ?? DEFAULT_DOWNLOAD_MS,
+        signal,
+        log,
+      });
+      if (resourceFailure === "interrupted") return this.#interrupted();
+      if (resourceFailure !== null) return await this.#cancelAndCommit(resourceFailure);
+    }
 
     if (task.spec.watch !== null) {
       const [uuid, target] = task.spec.watch;
+      const { DEFAULT_WATCH_POLL_MS, waitForWatchedTask } = await import("./watch.ts");
       const watched = await waitForWatchedTask(uuid, target, this.#reporter, {
         deadline: preparationDeadline,
         pollMs: this.#o.watchPollMs ?? DEFAULT_WATCH_POLL_MS,

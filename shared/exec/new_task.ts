@@ -3,7 +3,7 @@
  * as JSON to `$MITO_NEW_TASK`. As in the existing Mitosis, a missing or blank
  * file means no request; an unreadable or invalid one is a failed submission.
  */
-import { SubmitTaskReqSchema, type ValidSubmitTaskReq } from "../wire/tasks.ts";
+import type { ValidSubmitTaskReq } from "../wire/tasks.ts";
 
 /** What `readNewTask` found. */
 export type NewTaskRequest =
@@ -29,6 +29,8 @@ export async function readNewTask(path: string): Promise<NewTaskRequest> {
   } catch (error) {
     return { kind: "invalid", reason: `${path} is not JSON: ${(error as Error).message}` };
   }
+  // The schemas (zod) are loaded only by a worker whose task asks for a new task.
+  const { SubmitTaskReqSchema } = await import("../wire/tasks.ts");
   const parsed = SubmitTaskReqSchema.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
