@@ -5,16 +5,14 @@
  * `Upload` report returns. The upload streams the file with an exact
  * `Content-Length` (presigned URLs are signed for it, and S3 refuses chunked
  * bodies); `fetch` in Deno sends streamed bodies chunked, so this uses
- * `node:http`.
+ * `node:http`. That and `tar` are loaded on first use: most tasks produce
+ * no artifact, and the Node compatibility modules add megabytes to every
+ * worker that loads them.
  */
-import { createReadStream } from "node:fs";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
-import { pipeline } from "node:stream/promises";
 import type { Logger } from "../log/logger.ts";
 import type { ArtifactContentType } from "../wire/tasks.ts";
 import { TaskGoneError, type TaskReporter, WorkerRemovedError } from "./reporter.ts";
-import { type TaskWorkDir, WORK_SUBDIRS } from "./workdir.ts";
+import { prepareOutbox, type TaskWorkDir, WORK_SUBDIRS } from "./workdir.ts";
 
 /** Artifact kinds in upload order, with the work dir entry each one packs. */
 export const ARTIFACT_DIRS: readonly { contentType: ArtifactContentType; dir: string }[] = [
@@ -23,10 +21,10 @@ export const ARTIFACT_DIRS: readonly { contentType: ArtifactContentType; dir: st
   { contentType: "std-log", dir: WORK_SUBDIRS.stdLog },
 ];
 
-/** True when `path` is a directory with at least one entry. */
-async function hasEntries(path: string): Promise<boolean> {
+/** True when `path` is a directory with at least one entry (synchronous: usually an empty directory). */
+function hasEntries(path: string): boolean {
   try {
-    for await (const _ of Deno.readDir(path)) return true;
+    for (const _ of Deno.readDirSync(path)) return true;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
     throw error;
@@ -40,7 +38,7 @@ async function hasEntries(path: string): Promise<boolean> {
  * empty or missing.
  */
 export async function archiveDir(root: string, name: string, outFile: string): Promise<number | null> {
-  if (!await hasEntries(`${root}/${name}`)) return null;
+  if (!hasEntries(`${root}/${name}`)) return null;
   // Loaded on first use: most tasks produce no artifact, and tar adds ~15 MiB to every worker's heap.
   const tar = await import("tar");
   await tar.create({ gzip: true, file: outFile, cwd: root }, [name]);
@@ -60,7 +58,11 @@ export class UploadRejectedError extends Error {
 /** PUTs the file at `path` (of `size` bytes) to `url`, streaming it with that exact `Content-Length`. */
 export async function putFile(url: string, path: string, size: number, signal?: AbortSignal): Promise<void> {
   const target = new URL(url);
-  const request = target.protocol === "https:" ? httpsRequest : httpRequest;
+  const [{ createReadStream }, { request }, { pipeline }] = await Promise.all([
+    import("node:fs"),
+    target.protocol === "https:" ? import("node:https") : import("node:http"),
+    import("node:stream/promises"),
+  ]);
   await new Promise<void>((resolve, reject) => {
     const req = request(target, { method: "PUT", headers: { "Content-Length": String(size) }, signal }, (res) => {
       let body = "";
@@ -102,15 +104,45 @@ export async function uploadArtifacts(
   reporter: TaskReporter,
   options: UploadOptions,
 ): Promise<"done" | "timeout" | "interrupted"> {
+  if (options.signal?.aborted) return "interrupted";
+  // Nothing to pack (most tasks): no timer, no signal, no outbox.
+  const artifacts = ARTIFACT_DIRS.filter(({ dir: name }) => hasEntries(`${dir.root}/${name}`));
+  if (artifacts.length === 0) return "done";
+  // A timer cleared on return, not `AbortSignal.timeout`, whose timer (and signal) would live the whole window.
+  const window = new AbortController();
+  const timer = setTimeout(
+    () => window.abort(new DOMException("the upload window is over", "TimeoutError")),
+    Math.max(0, options.deadline - Date.now()),
+  );
+  const outer = options.signal;
+  const onAbort = () => window.abort(outer?.reason);
+  if (outer?.aborted) onAbort();
+  else outer?.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await uploadEach(taskId, dir, artifacts, reporter, window.signal, options);
+  } finally {
+    clearTimeout(timer);
+    outer?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** `uploadArtifacts` for the non-empty `artifacts`, within `signal` (the window and the caller's signal). */
+async function uploadEach(
+  taskId: number,
+  dir: TaskWorkDir,
+  artifacts: readonly { contentType: ArtifactContentType; dir: string }[],
+  reporter: TaskReporter,
+  signal: AbortSignal,
+  options: UploadOptions,
+): Promise<"done" | "timeout" | "interrupted"> {
   const { log } = options;
-  const timeout = AbortSignal.timeout(Math.max(0, options.deadline - Date.now()));
-  const signal = AbortSignal.any(options.signal ? [options.signal, timeout] : [timeout]);
   const stopped = () => options.signal?.aborted ? "interrupted" : "timeout";
-  for (const { contentType, dir: name } of ARTIFACT_DIRS) {
+  for (const { contentType, dir: name } of artifacts) {
     if (signal.aborted) return stopped();
     const file = `${dir.outbox}/${contentType}.tar.gz`;
     let size: number | null;
     try {
+      await prepareOutbox(dir);
       size = await archiveDir(dir.root, name, file);
     } catch (error) {
       log.error("cannot pack artifact", { content_type: contentType, error });
