@@ -158,6 +158,44 @@ function findProgram(program: string, path: string | undefined, cwd: string): st
   return null;
 }
 
+/**
+ * Programs found by `programExists`, by PATH and name: each stays there
+ * while that file is still an executable file. Only absolute PATH entries
+ * are remembered (relative ones depend on the task's cwd).
+ */
+const foundPrograms = new Map<string, string>();
+/** Bound of `foundPrograms` (cleared when reached). */
+const MAX_FOUND_PROGRAMS = 256;
+
+/** Whether `path` is an executable regular file. */
+function isExecutableFile(path: string): boolean {
+  try {
+    const stat = Deno.statSync(path);
+    return stat.isFile && ((stat.mode ?? 0o111) & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether `findProgram` would find `program`: the answer is all the caller
+ * uses, so a hit found earlier that is still an executable file answers
+ * with one `stat` instead of a walk along PATH (one failed `stat`, and a
+ * thrown error, per directory before the right one).
+ */
+function programExists(program: string, path: string | undefined, cwd: string): boolean {
+  const key = `${path ?? ""}\0${program}`;
+  const known = program.includes("/") ? undefined : foundPrograms.get(key);
+  if (known !== undefined && isExecutableFile(known)) return true;
+  const found = findProgram(program, path, cwd);
+  if (found === null) return false;
+  if (!program.includes("/") && found.startsWith("/")) {
+    if (foundPrograms.size >= MAX_FOUND_PROGRAMS) foundPrograms.clear();
+    foundPrograms.set(key, found);
+  }
+  return true;
+}
+
 /** The command running `spec` as the leader of a new process group. */
 function groupLeaderCommand(spec: ProcessSpec, stdio: Pick<Deno.CommandOptions, "stdout" | "stderr">): Deno.Command {
   const common = { env: spec.env, clearEnv: true, cwd: spec.cwd, stdin: "null" as const, ...stdio };
@@ -166,7 +204,7 @@ function groupLeaderCommand(spec: ProcessSpec, stdio: Pick<Deno.CommandOptions, 
     return new Deno.Command(args[0], { ...common, args: args.slice(1), detached: true });
   }
   // `setsid` would report a missing program itself (exit 127); finding it first keeps our own message and log.
-  if (findProgram(spec.args[0], spec.env.PATH, spec.cwd) === null) {
+  if (!programExists(spec.args[0], spec.env.PATH, spec.cwd)) {
     throw new Deno.errors.NotFound(`No such file or directory (os error 2): ${spec.args[0]}`);
   }
   return new Deno.Command(SETSID, { ...common, args: ["--", ...args] });
