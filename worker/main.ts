@@ -21,10 +21,9 @@
  * Each start registers a new worker (a new uuid): nothing of a previous
  * process's identity is kept.
  */
-import { ConfigError, loadConfig, renderHelp } from "../shared/config/load.ts";
-import { workerFields } from "../shared/config/sections.ts";
 import { cacheRoot } from "./cache_root.ts";
 import { MANAGED_FLAGS, managedMain } from "./managed.ts";
+import { managedConfig } from "./managed_config.ts";
 
 const USAGE =
   "Usage: mitosis-worker [options]\n\nRuns an independent Mitosis worker: registers with the coordinator, " +
@@ -33,6 +32,14 @@ const USAGE =
   "[--cache-dir DIR]: no login; tasks come from the manager over IPC.";
 
 async function main(): Promise<number> {
+  // A managed worker as its manager starts it reads its three settings without the config schemas (zod).
+  const env = Deno.env.toObject();
+  const managed = Deno.args.includes("--managed") ? await managedConfig(Deno.args, env) : null;
+  if (managed !== null) return await managedMain(managed.config, managed.extra, cacheRoot(managed.config, env));
+  const [{ ConfigError, loadConfig, renderHelp }, { workerFields }] = await Promise.all([
+    import("../shared/config/load.ts"),
+    import("../shared/config/sections.ts"),
+  ]);
   let loaded;
   try {
     loaded = loadConfig("worker", workerFields, { extraFlags: MANAGED_FLAGS });
@@ -52,7 +59,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (loaded.extra.managed === true) {
-    return await managedMain(loaded.config, loaded.extra, cacheRoot(loaded.config, Deno.env.toObject()));
+    return await managedMain(loaded.config, loaded.extra, cacheRoot(loaded.config, env));
   }
   // Loaded only now: a managed worker never needs the coordinator client, the login or their schemas.
   const { independentMain } = await import("./independent.ts");
