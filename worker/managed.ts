@@ -236,6 +236,8 @@ class ManagedWorker {
         signal: current.interrupt.signal,
         baseEnv,
         taskUser: this.#o.taskUser,
+        // One guard process for all of this worker's tasks rather than one per task (two program executions saved).
+        sharedGuard: true,
       });
       log.info("task done", {
         outcome: outcome.kind,

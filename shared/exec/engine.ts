@@ -59,6 +59,8 @@ export interface EngineOptions {
   taskUser?: TaskUser;
   /** Where the running task's process group is recorded for the next worker (see `group_records.ts`). */
   groupRecords?: TaskGroupRecords;
+  /** One group guard for all the tasks of this process instead of one per task (see `group_guard.ts`). */
+  sharedGuard?: boolean;
 }
 
 /** How a task run ended for the worker. */
@@ -185,6 +187,7 @@ class TaskRun {
       log,
       records: this.#o.groupRecords,
       taskUuid: task.uuid,
+      sharedGuard: this.#o.sharedGuard,
     });
     if (process.kind === "interrupted") return this.#interrupted();
     const finished = process.kind === "exited";

@@ -41,7 +41,7 @@
  * PID 1 does not reap orphans they linger forever, yet they are dead).
  */
 import type { Logger } from "../log/logger.ts";
-import { startGroupGuard } from "./group_guard.ts";
+import { sharedGroupGuard, startGroupGuard } from "./group_guard.ts";
 import type { TaskGroupRecords } from "./group_records.ts";
 import { isLiving, listProcesses } from "./proc_stat.ts";
 import { parentDeathPrefix, type TaskUser } from "./task_user.ts";
@@ -80,6 +80,12 @@ export interface ProcessRunOptions {
   records?: TaskGroupRecords;
   /** The task's uuid, written into its group record. */
   taskUuid?: string;
+  /**
+   * Guard the group with the one guard this process keeps for all its task
+   * groups (`sharedGroupGuard`) instead of a guard of its own: for a process
+   * running task after task. Default false.
+   */
+  sharedGuard?: boolean;
 }
 
 /** How the process ended; `waitStatus` is the raw wait status (see `exit_status.ts`). */
@@ -351,7 +357,7 @@ export async function runTaskProcess(spec: ProcessSpec, options: ProcessRunOptio
   const pid = child.pid;
   liveGroups.add(pid);
   const started = performance.now();
-  const guard = startGroupGuard(pid, log);
+  const guard = options.sharedGuard ? await sharedGroupGuard().guard(pid, log) : startGroupGuard(pid, log);
   log.info("task process spawned", { pid, args: spec.args, guard_pid: guard?.pid ?? null });
   await options.records?.add(pid, options.taskUuid);
 
