@@ -99,8 +99,11 @@ export async function applyReports(db: Db, items: readonly ReportItem[]): Promis
         task_suite_id, attempt, reporter, created_at, now()
       FROM moved
     ), released AS (
+      -- A task's downstream task (there is at most one: Submit records it) by its uuid.
       UPDATE active_tasks a SET state = ${TaskStateCode.Ready}, updated_at = now()
-      WHERE a.upstream_task_uuid IN (SELECT uuid FROM moved) AND a.state = ${TaskStateCode.Pending}
+      FROM moved m
+      WHERE m.downstream_task_uuid IS NOT NULL AND a.uuid = m.downstream_task_uuid
+        AND a.upstream_task_uuid = m.uuid AND a.state = ${TaskStateCode.Pending}
     ), freed AS (
       UPDATE workers w SET assigned_task_id = NULL, updated_at = now()
       FROM moved m WHERE w.id = m.reporting_worker
