@@ -14,14 +14,14 @@ import { ConfigError, loadConfig, renderHelp } from "../shared/config/load.ts";
 import { managerFields } from "../shared/config/sections.ts";
 import { killAllTaskGroupsSync } from "../shared/exec/process.ts";
 import { resolveTaskUser, type TaskUser, TaskUserError } from "../shared/exec/task_user.ts";
-import { warnIfPasswordOnCommandLine, warnIfPasswordReadable } from "../worker/login.ts";
+import { warnIfPasswordOnCommandLine, warnIfPasswordReadable } from "../worker/password_warnings.ts";
 import { createLogger } from "../shared/log/logger.ts";
 import type { CoordinatorPush } from "../shared/wire/manager_ws.ts";
 import { parseDuration } from "../shared/config/duration.ts";
 import { type ManagerConfig, resolveManagerConfig } from "./config.ts";
 import { acquireManagerLock, type ManagerLock, ManagerLockedError } from "./lock.ts";
 import { ManagerIdentity } from "./identity/identity.ts";
-import { loadOrRegister, registerManager } from "./identity/register.ts";
+import { readIdentity } from "./identity/store.ts";
 import { startTokenRefresher } from "./identity/token_refresh.ts";
 import { ManagerApi } from "./manager_api.ts";
 import { CoordinatorConnection, type ManagerRequest } from "./connection/coordinator_connection.ts";
@@ -112,7 +112,11 @@ async function main(): Promise<number> {
 
   let identity: ManagerIdentity;
   try {
-    const { identity: stored, registered } = await loadOrRegister(config, env, log, startup.signal);
+    // Registration (the coordinator client, the login) is loaded only when there is no stored identity.
+    const found = await readIdentity(config.state_dir);
+    const { identity: stored, registered } = found !== null
+      ? { identity: found, registered: false }
+      : await (await import("./identity/register.ts")).loadOrRegister(config, env, log, startup.signal);
     identity = new ManagerIdentity(config.state_dir, stored);
     if (!registered) log.info("manager identity loaded", { manager_uuid: stored.manager_uuid });
   } catch (error) {
@@ -181,6 +185,7 @@ async function main(): Promise<number> {
     checkToken: () => api.checkToken(),
     onTokenRejected: async () => {
       const previous = identity.uuid;
+      const { registerManager } = await import("./identity/register.ts");
       const next = await registerManager(config, env);
       await identity.replace(next);
       log.warn("manager registered again (the coordinator rejected its token)", {
