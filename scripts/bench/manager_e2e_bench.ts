@@ -18,6 +18,7 @@
  * Run: deno run --allow-all scripts/bench/manager_e2e_bench.ts [--stack pool|real|both] [--tasks 5000]
  *        [--workers 16] [--prefetch 64] [--runs 3]
  */
+import { workerCommand } from "../../manager/worker_binary.ts";
 import { createNoopSuite, startBenchCoordinator, suiteState } from "./coordinator.ts";
 import { parseArgs } from "node:util";
 import { startSuiteExecution } from "../../manager/pool/execution.ts";
@@ -27,8 +28,6 @@ import { unixTransport } from "../../shared/ipc/unix.ts";
 import { createLogger } from "../../shared/log/logger.ts";
 import { FakeLink } from "../../tests/support/fake_link.ts";
 import { median, printTable } from "./stats.ts";
-
-const WORKER_MAIN = new URL("../../worker/main.ts", import.meta.url).pathname;
 
 /** Spawns `true` `count` times with `parallel` spawners; spawns per second. */
 export async function spawnRate(count: number, parallel: number): Promise<number> {
@@ -97,7 +96,8 @@ export async function poolRun({ tasks, workers, prefetch }: StackOptions): Promi
     env: { MITOSIS_LOG_LEVEL: "warn" },
     workDir,
   }, {
-    workerBinary: [Deno.execPath(), "run", "--allow-all", "--no-lock", WORKER_MAIN],
+    // As mitosis-manager runs its workers (V8 flags included).
+    workerBinary: workerCommand(undefined),
     ipc: unixTransport,
     stopGraceMs: 10_000,
     log: createLogger("bench", "warn"),

@@ -61,6 +61,8 @@ export async function spawnManager(coordinatorUrl: string, options: SpawnManager
   const args = [
     "run",
     "--allow-all",
+    // As `deno task manager` runs it: 1 MiB young-generation semi-spaces (peak RSS ~110 -> ~85 MiB).
+    "--v8-flags=--max-semi-space-size=1",
     MAIN,
     "--coordinator",
     coordinatorUrl,
