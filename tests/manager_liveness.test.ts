@@ -81,11 +81,16 @@ test("a manager killed with SIGKILL and restarted: the tasks it held are Ready w
   const dir = await Deno.makeTempDir({ prefix: "mitosis-test-restart-" });
   try {
     const suite = await createSuite(coord.url, alice, { worker_count: 4, task_prefetch_count: 20 });
+    // Until the test creates `go`, every task stays running (the first process's are killed with it); after that,
+    // each finishes at once.
     const tasks = await submit(
       coord.url,
       alice,
       suite,
-      Array.from({ length: 28 }, () => ["sh", "-c", `echo "$MITO_TASK_UUID" >> ${dir}/starts; sleep 2`]),
+      Array.from(
+        { length: 28 },
+        () => ["sh", "-c", `echo "$MITO_TASK_UUID" >> ${dir}/starts; [ -e ${dir}/go ] || sleep 60`],
+      ),
     );
     const args = ["--max-workers", "4"];
     const first = await spawnManager(coord.url, { ...ALICE, dir, args });
@@ -96,6 +101,7 @@ test("a manager killed with SIGKILL and restarted: the tasks it held are Ready w
     first.kill("SIGKILL");
     assertTrue((await first.waitExit(10_000)) !== null, "the manager died");
     killSuiteProcesses(suite);
+    await Deno.writeTextFile(`${dir}/go`, "");
     const held = await heldBy(coord, uuid);
     assertEquals(held.length, 20);
 
@@ -210,7 +216,7 @@ test("SIGTERM 2 s after the coordinator became unreachable: the manager exits 0 
       suite,
       Array.from({ length: 40 }, () => ["sh", "-c", `sleep 1; echo "$MITO_TASK_UUID" >> ${dir}/done`]),
     );
-    const graceS = 3;
+    const graceS = 2;
     await using manager = await spawnManager(proxy.url, {
       ...ALICE,
       args: ["--max-workers", "2", "--worker-stop-grace", `${graceS}s`],
@@ -279,11 +285,15 @@ test("a manager frozen past the heartbeat timeout starts none of its buffered ta
       task_prefetch_count: 8,
       env_preparation: { args: ["sh", "-c", `echo prep >> ${starts}`] },
     });
+    // Tasks take 0.5 s until the manager resumes (work is still buffered when it freezes), no time after.
     const tasks = await submit(
       coord.url,
       alice,
       suite,
-      Array.from({ length: 30 }, () => ["sh", "-c", `echo "$MITO_TASK_UUID" >> ${starts}; sleep 0.5`]),
+      Array.from(
+        { length: 30 },
+        () => ["sh", "-c", `echo "$MITO_TASK_UUID" >> ${starts}; [ -e ${dir}/fast ] || sleep 0.5`],
+      ),
     );
     await using manager = await spawnManager(coord.url, {
       ...ALICE,
@@ -300,6 +310,7 @@ test("a manager frozen past the heartbeat timeout starts none of its buffered ta
     } finally {
       manager.kill("SIGCONT");
     }
+    await Deno.writeTextFile(`${dir}/fast`, "");
     const atResume = (await appendedLines(starts)).length;
     const logsAtResume = manager.logs().length;
     await suiteComplete(coord, alice, suite, 120_000);
@@ -336,11 +347,15 @@ test("a manager cut off past the heartbeat timeout starts none of its buffered t
       task_prefetch_count: 20,
       env_preparation: { args: ["sh", "-c", `echo prep >> ${starts}`] },
     });
+    // Tasks take 1 s until the connection is restored (work is still buffered while cut off), no time after.
     const tasks = await submit(
       coord.url,
       alice,
       suite,
-      Array.from({ length: 40 }, () => ["sh", "-c", `echo "$MITO_TASK_UUID" >> ${starts}; sleep 1`]),
+      Array.from(
+        { length: 40 },
+        () => ["sh", "-c", `echo "$MITO_TASK_UUID" >> ${starts}; [ -e ${dir}/fast ] || sleep 1`],
+      ),
     );
     await using manager = await spawnManager(proxy.url, {
       ...ALICE,
@@ -361,6 +376,7 @@ test("a manager cut off past the heartbeat timeout starts none of its buffered t
       "a fetch refused for lack of confirmation",
     );
     proxy.restore();
+    await Deno.writeTextFile(`${dir}/fast`, "");
     await suiteComplete(coord, alice, suite, 120_000);
 
     const after = (await appendedLines(starts)).slice(atOffline);
