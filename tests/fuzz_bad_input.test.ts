@@ -1,15 +1,17 @@
 /**
  * Fuzzing with generated bad input (fast-check): random JSON values, wrong
  * types at the right keys, huge numbers, NUL and lone-surrogate strings,
- * deep nesting and non-JSON bodies, thrown for a bounded time at every REST
+ * deep nesting and non-JSON bodies, thrown a fixed number of rounds at every REST
  * route of the coordinator (listed from the Hono app, path parameters filled
  * with real and random values, as nobody, a user, an admin, a worker and a
  * manager), at every `/ws/managers` message type, and at the IPC decoders.
  * Nothing may answer 5xx or "internal error", the coordinator must still
  * answer afterwards, and its memory must not grow without bound.
  *
- * The seed is printed; rerun one with `MITOSIS_FUZZ_SEED=<seed>`, and run
- * longer with `MITOSIS_FUZZ_SECONDS=<n>` (the REST part's budget).
+ * The seed is printed; rerun one with `MITOSIS_FUZZ_SEED=<seed>` (the same
+ * seed and round counts send the same requests and frames). Run more with
+ * `MITOSIS_FUZZ_ROUNDS=<n>`, or for at least `MITOSIS_FUZZ_SECONDS=<n>` (the
+ * REST part's budget; the WebSocket part gets a quarter of it).
  */
 import fc from "fast-check";
 import { assertEquals, assertTrue } from "./support/assert.ts";
@@ -26,8 +28,13 @@ import { decodeWorkerRequest } from "../shared/ipc/messages.ts";
 import { FrameDecoder, FrameTooLargeError } from "../shared/ipc/framing.ts";
 
 const SEED = Number(Deno.env.get("MITOSIS_FUZZ_SEED") ?? Date.now() % 2 ** 31);
-const REST_SECONDS = Number(Deno.env.get("MITOSIS_FUZZ_SECONDS") ?? 20);
-const WS_SECONDS = Math.max(3, REST_SECONDS / 4);
+/** REST rounds: each sends `BATCH` generated requests to every route. */
+const REST_ROUNDS = Number(Deno.env.get("MITOSIS_FUZZ_ROUNDS") ?? 8);
+/** WebSocket batches of 50 frames. */
+const WS_BATCHES = REST_ROUNDS * 10;
+/** Optional time budget: the REST part goes on with more rounds until it is spent (0: the rounds only). */
+const REST_SECONDS = Number(Deno.env.get("MITOSIS_FUZZ_SECONDS") ?? 0);
+const WS_SECONDS = REST_SECONDS / 4;
 /** Generous bound on the coordinator process's RSS growth over the whole run. */
 const MAX_RSS_GROWTH_BYTES = 400 * 1024 * 1024;
 
@@ -406,9 +413,9 @@ test("generated bad input never makes a REST route, WS message or IPC frame fail
   // REST: every route in turn, with generated parameters, queries, tokens and bodies.
   const restDeadline = Date.now() + REST_SECONDS * 1000;
   const BATCH = 5;
-  while (Date.now() < restDeadline) {
+  while (round < REST_ROUNDS || Date.now() < restDeadline) {
     round++;
-    for (let i = 0; i < routes.length && Date.now() < restDeadline; i++) {
+    for (let i = 0; i < routes.length; i++) {
       const route = routes[i];
       for (const s of fc.sample(perRoute[i], { numRuns: BATCH, seed: SEED + round * 1009 + i })) {
         const values: Record<string, string> = {};
@@ -444,7 +451,7 @@ test("generated bad input never makes a REST route, WS message or IPC frame fail
   }
 
   // WebSocket: every manager message type with generated fields, plus frames that are not messages.
-  const wsFindings = await fuzzWebSocket(coord.url, wsManager.token, WS_SECONDS * 1000);
+  const wsFindings = await fuzzWebSocket(coord.url, wsManager.token, WS_BATCHES, WS_SECONDS * 1000);
   findings.push(...wsFindings.findings);
 
   // IPC: the manager's request decoder and the frame decoder, which every IPC frame goes through.
@@ -456,7 +463,7 @@ test("generated bad input never makes a REST route, WS message or IPC frame fail
   assertEquals((await call(coord.url, "GET", "/auth", { token: wsOwner })).status, 200);
   const growth = rss() - rssBefore;
   console.log(
-    `fuzz: ${sent} REST requests over ${routes.length} routes, ${wsFindings.sent} WS frames; ` +
+    `fuzz: ${sent} REST requests over ${routes.length} routes in ${round} rounds, ${wsFindings.sent} WS frames; ` +
       `RSS growth ${(growth / 2 ** 20).toFixed(0)} MiB; statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
   );
   assertTrue(growth < MAX_RSS_GROWTH_BYTES, `RSS grew by ${growth} bytes`);
@@ -468,26 +475,49 @@ test("generated bad input never makes a REST route, WS message or IPC frame fail
   assertTrue(sent > routes.length, `only ${sent} requests sent`);
 });
 
-/** Sends generated frames over one manager connection; every `Error` must name a problem, not "internal error". */
+/**
+ * Sends `batches` batches of 50 generated frames (more while `budgetMs` lasts) over one manager connection; every
+ * `Error` must name a problem, not "internal error".
+ */
 async function fuzzWebSocket(
   baseUrl: string,
   token: string,
+  batches: number,
   budgetMs: number,
 ): Promise<{ sent: number; findings: Finding[] }> {
   const findings: Finding[] = [];
   const socket = new WebSocket(managerWsUrl(baseUrl), { headers: { Authorization: `Bearer ${token}` } });
   const replies = new Map<number, string>();
+  /** Resolvers waiting for the reply to a request id. */
+  const awaited = new Map<number, () => void>();
   socket.addEventListener("message", (event) => {
     const text = String(event.data);
     if (text.includes("internal error")) findings.push({ what: "WS reply", status: 500, text: text.slice(0, 300) });
     try {
       const parsed = JSON.parse(text) as { request_id?: unknown };
-      if (typeof parsed.request_id === "number") replies.set(parsed.request_id, text);
+      if (typeof parsed.request_id === "number") {
+        replies.set(parsed.request_id, text);
+        awaited.get(parsed.request_id)?.();
+      }
     } catch {
       findings.push({ what: "WS reply is not JSON", status: 500, text: text.slice(0, 300) });
     }
   });
   const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener("close", resolve, { once: true }));
+  /** Sends a Heartbeat and waits for its reply (true), the socket's close or `timeoutMs` (false). */
+  const probe = async (id: number, timeoutMs: number): Promise<boolean> => {
+    if (socket.readyState !== WebSocket.OPEN) return false;
+    const replied = new Promise<true>((resolve) => awaited.set(id, () => resolve(true)));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), timeoutMs));
+    socket.send(JSON.stringify({ type: "Heartbeat", request_id: id, state: "Idle" }));
+    try {
+      return await Promise.race([replied, closed.then(() => replies.has(id)), timeout]);
+    } finally {
+      clearTimeout(timer);
+      awaited.delete(id);
+    }
+  };
   await new Promise<void>((resolve, reject) => {
     socket.addEventListener("open", () => resolve(), { once: true });
     socket.addEventListener("error", () => reject(new Error("WebSocket connection failed")), { once: true });
@@ -506,21 +536,17 @@ async function fuzzWebSocket(
   const deadline = Date.now() + budgetMs;
   let sent = 0;
   let round = 0;
-  while (Date.now() < deadline && socket.readyState === WebSocket.OPEN) {
+  while ((round < batches || Date.now() < deadline) && socket.readyState === WebSocket.OPEN) {
     for (const text of fc.sample(frame, { numRuns: 50, seed: SEED + 7919 * ++round })) {
       socket.send(text);
       sent++;
     }
-    // Let the coordinator keep up (and its replies arrive) before the next batch.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Let the coordinator keep up (and its replies arrive) before the next batch: it has answered a Heartbeat sent
+    // after the batch. (A missing answer is the finding below.)
+    if (!await probe(900_000_000 + round, 15_000)) break;
   }
   const probeId = 987_654_321;
-  socket.send(JSON.stringify({ type: "Heartbeat", request_id: probeId, state: "Idle" }));
-  const probeDeadline = Date.now() + 15_000;
-  while (!replies.has(probeId) && Date.now() < probeDeadline && socket.readyState === WebSocket.OPEN) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  if (!replies.has(probeId)) {
+  if (!await probe(probeId, 15_000)) {
     findings.push({ what: "WS Heartbeat after fuzzing", status: 599, text: `no reply (state ${socket.readyState})` });
   }
   socket.close();
