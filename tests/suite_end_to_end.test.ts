@@ -27,13 +27,19 @@ import {
 import { test } from "./support/test.ts";
 import { TaskStateCode } from "../shared/wire/tasks.ts";
 
-/** Records every state the coordinator shows for a manager, collapsing repeats, until stopped. */
-function recordManagerStates(url: string, token: string, uuid: string): { stop(): Promise<string[]> } {
+/**
+ * Records every state the coordinator shows for a manager, collapsing repeats, until stopped. Each state seen is
+ * also announced by creating `<dir>/seen-<state>` (hooks wait for it, so their state lasts until it is recorded).
+ */
+function recordManagerStates(url: string, token: string, uuid: string, dir: string): { stop(): Promise<string[]> } {
   const seen: string[] = [];
   let running = true;
   const look = async () => {
     const state = (await getManager(url, token, uuid)).state;
-    if (seen.at(-1) !== state) seen.push(state);
+    if (seen.at(-1) !== state) {
+      seen.push(state);
+      await Deno.writeTextFile(`${dir}/seen-${state}`, "");
+    }
   };
   const loop = (async () => {
     while (running) {
@@ -62,19 +68,30 @@ test("8.1.1: 100 tasks on 4 managed workers: hooks around the tasks, every state
     });
     const uuid = await manager.waitConnected();
     await eventually("the manager to be Idle", async () => (await getManager(coord.url, alice, uuid)).state === "Idle");
-    const states = recordManagerStates(coord.url, alice, uuid);
+    const states = recordManagerStates(coord.url, alice, uuid, out);
     let seen: string[] = [];
     const suite = await createSuite(coord.url, alice, {
       tags: ["gpu", "linux"],
       worker_count: 4,
       task_prefetch_count: 16,
+      // Each hook lasts until the coordinator has been seen showing its state.
       env_preparation: {
-        args: ["bash", "-c", `echo 'Setup complete' && sleep 2 && echo "prep $TEST_ENV" >> ${out}/order`],
+        args: [
+          "bash",
+          "-c",
+          `echo 'Setup complete' && until [ -e ${out}/seen-Preparing ]; do sleep 0.05; done && ` +
+          `echo "prep $TEST_ENV" >> ${out}/order`,
+        ],
         envs: { TEST_ENV: "value" },
         timeout: "1m",
       },
       env_cleanup: {
-        args: ["bash", "-c", `echo 'Cleanup complete' && sleep 1 && echo cleanup >> ${out}/order`],
+        args: [
+          "bash",
+          "-c",
+          `echo 'Cleanup complete' && until [ -e ${out}/seen-Cleanup ]; do sleep 0.05; done && ` +
+          `echo cleanup >> ${out}/order`,
+        ],
         timeout: "1m",
       },
     });
@@ -98,7 +115,7 @@ test("8.1.1: 100 tasks on 4 managed workers: hooks around the tasks, every state
     } finally {
       seen = await states.stop();
     }
-    // The coordinator saw every state, in order (the hooks' sleeps make Preparing and Cleanup last).
+    // The coordinator saw every state, in order (the hooks make Preparing and Cleanup last until seen).
     assertEquals(seen, ["Idle", "Preparing", "Executing", "Cleanup", "Idle"]);
     assertEquals(await transitionsUntilIdle(manager, suite), [...ONE_RUN]);
 
@@ -209,8 +226,13 @@ test("8.1.3: a suite auto-closes while its tasks run, reopens on new tasks, and 
       env_preparation: { args: ["sh", "-c", `echo prep >> ${out}/order`] },
       env_cleanup: { args: ["sh", "-c", `echo cleanup >> ${out}/order`] },
     });
+    // Tasks take 0.5 s until the second batch is in (the first is still running when the suite closes and when the
+    // second arrives), no time after.
     const slow = (n: number, tag: string) =>
-      Array.from({ length: n }, () => ["sh", "-c", `sleep 0.5; echo "${tag} $MITO_TASK_UUID" >> ${out}/order`]);
+      Array.from(
+        { length: n },
+        () => ["sh", "-c", `[ -e ${out}/fast ] || sleep 0.5; echo "${tag} $MITO_TASK_UUID" >> ${out}/order`],
+      );
     const first = await submit(coord.url, alice, suite, slow(10, "first"));
     await using manager = await spawnManager(coord.url, { ...ALICE, args: ["--max-workers", "2"] });
     const uuid = await manager.waitConnected();
@@ -232,6 +254,7 @@ test("8.1.3: a suite auto-closes while its tasks run, reopens on new tasks, and 
     const second = await submit(coord.url, alice, suite, slow(10, "second"));
     const reopened = await getSuite(coord.url, alice, suite);
     assertEquals([reopened.state_name, reopened.total_tasks], ["Open", 20]);
+    await Deno.writeTextFile(`${out}/fast`, "");
     await eventually(
       "the suite to complete",
       async () => (await getSuite(coord.url, alice, suite)).state_name === "Complete",
