@@ -44,9 +44,13 @@ async function archivedTasks(coord: TestCoordinator, suite: string) {
     FROM archived_tasks t JOIN task_suites s ON s.id = t.task_suite_id WHERE s.uuid = ${suite}`;
 }
 
-/** Tasks that sleep briefly, then append their uuid to `file`. */
-function finishingTasks(n: number, file: string, seconds = 0.2): string[][] {
-  return Array.from({ length: n }, () => ["sh", "-c", `sleep ${seconds}; echo "$MITO_TASK_UUID" >> ${file}`]);
+/**
+ * Tasks that sleep briefly (unless the file `fastFlag` exists: a test creates it once the slow part of its scenario
+ * is over), then append their uuid to `file`.
+ */
+function finishingTasks(n: number, file: string, seconds = 0.2, fastFlag?: string): string[][] {
+  const pause = fastFlag === undefined ? `sleep ${seconds}` : `[ -e ${fastFlag} ] || sleep ${seconds}`;
+  return Array.from({ length: n }, () => ["sh", "-c", `${pause}; echo "$MITO_TASK_UUID" >> ${file}`]);
 }
 
 /** Every task in `uuids` appears exactly once in `lines`. */
@@ -178,7 +182,7 @@ test("8.3.2: a short network cut: tasks keep running, reports are sent after rec
   const dir = await Deno.makeTempDir({ prefix: "mitosis-test-netcut-" });
   try {
     const suite = await createSuite(coord.url, alice, { worker_count: 2, task_prefetch_count: 16 });
-    const tasks = await submit(coord.url, alice, suite, finishingTasks(40, `${dir}/done`, 0.3));
+    const tasks = await submit(coord.url, alice, suite, finishingTasks(40, `${dir}/done`, 0.3, `${dir}/fast`));
     await using manager = await spawnManager(proxy.url, { ...ALICE, args: ["--max-workers", "2"] });
     const uuid = await manager.waitConnected();
     await eventually("five tasks to finish", async () => (await appendedLines(`${dir}/done`)).length >= 5);
@@ -191,6 +195,7 @@ test("8.3.2: a short network cut: tasks keep running, reports are sent after rec
     }, 30_000);
     proxy.restore();
     await manager.waitForLog((l) => l.msg === "WebSocket reconnected", 90_000, "the reconnection");
+    await Deno.writeTextFile(`${dir}/fast`, ""); // the rest of the suite runs without sleeping
 
     await eventually(
       "the suite to complete",
@@ -224,7 +229,7 @@ test("8.3.2: a cut longer than the heartbeat timeout: Offline, tasks back to Rea
       task_prefetch_count: 8,
       env_preparation: { args: ["sh", "-c", `echo prep >> ${dir}/hooks`] },
     });
-    const tasks = await submit(coord.url, alice, suite, finishingTasks(60, `${dir}/done`, 0.3));
+    const tasks = await submit(coord.url, alice, suite, finishingTasks(60, `${dir}/done`, 0.3, `${dir}/fast`));
     await using manager = await spawnManager(proxy.url, {
       ...ALICE,
       // Reconnection attempts at most 1 s apart: the manager is back well within the restarted coordinator's grace.
@@ -251,6 +256,7 @@ test("8.3.2: a cut longer than the heartbeat timeout: Offline, tasks back to Rea
       30_000,
       "the reclaimed suite",
     );
+    await Deno.writeTextFile(`${dir}/fast`, ""); // the rest of the suite runs without sleeping
     await eventually(
       "the suite to complete",
       async () => (await getSuite(coord.url, alice, suite)).state_name === "Complete",
@@ -305,7 +311,7 @@ async function coordinatorRestart(o: RestartScenario): Promise<Record<string, un
     const admin = await login(coord.url, ADMIN.username, ADMIN.password, true);
     const alice = await createUser(coord.url, admin, ALICE.user, ALICE.password);
     const suite = await createSuite(coord.url, alice, { worker_count: 2, task_prefetch_count: o.prefetch });
-    const tasks = await submit(coord.url, alice, suite, finishingTasks(o.tasks, `${dir}/done`, 0.3));
+    const tasks = await submit(coord.url, alice, suite, finishingTasks(o.tasks, `${dir}/done`, 0.3, `${dir}/fast`));
     await using manager = await spawnManager(coord.url, { ...ALICE, args: o.managerArgs });
     const uuid = await manager.waitConnected();
     await eventually("five tasks to finish", async () => (await appendedLines(`${dir}/done`)).length >= 5);
@@ -321,6 +327,7 @@ async function coordinatorRestart(o: RestartScenario): Promise<Record<string, un
     await o.whileDown?.(stoppedAt);
     coord = await startTestCoordinator(overrides);
     await manager.waitForLog((l) => l.msg === "WebSocket reconnected", 90_000, "the reconnection");
+    await Deno.writeTextFile(`${dir}/fast`, ""); // the rest of the suite runs without sleeping
 
     const live = coord;
     await eventually(
