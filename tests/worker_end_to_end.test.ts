@@ -137,7 +137,7 @@ test("a task over its timeout is archived Cancelled with ExecTimeout and leaves 
   await using _coord = coord;
   await using _worker = await spawnWorker(coord.url, { user: "alice", password: "alice-pw" });
   const duration = uniqueSleep(30);
-  const uuid = await submit(coord.url, token, ["sleep", duration], { timeout: "2s" });
+  const uuid = await submit(coord.url, token, ["sleep", duration], { timeout: "1s" });
   const task = await waitArchived(coord.url, token, uuid, 30_000);
   assertEquals(task.info.state, "Cancelled");
   assertEquals(task.info.result, { exit_status: 15, msg: "ExecTimeout" });
@@ -264,8 +264,10 @@ test("a worker killed with SIGKILL mid-task: after the heartbeat timeout its tas
   await using _coord = coord;
   const admin = await login(coord.url, ADMIN.username, ADMIN.password, true);
   const token = await createUser(coord.url, admin, "alice", "alice-pw");
-  const duration = uniqueSleep(2);
-  const uuid = await submit(coord.url, token, ["sleep", duration]);
+  // The task sleeps on its first run only: once the flag exists (created when its worker is gone), it ends at once.
+  const duration = uniqueSleep(30);
+  const flag = `${coord.dataDir}/rescue`;
+  const uuid = await submit(coord.url, token, ["sh", "-c", `[ -e ${flag} ] || sleep ${duration}`]);
   const doomed = await spawnWorker(coord.url, { user: "alice", password: "alice-pw" });
   await eventually(async () => (await livingProcesses(`sleep ${duration}`)).length > 0, 30_000, "the task to start");
   doomed.kill("SIGKILL");
@@ -276,6 +278,7 @@ test("a worker killed with SIGKILL mid-task: after the heartbeat timeout its tas
   await eventually(async () => (await workerRowCount(coord, doomed.uuid)) === 0, 20_000, "the reaper");
   assertEquals((await getTask(coord.url, token, uuid)).info.state, "Ready");
 
+  await Deno.writeTextFile(flag, "");
   await using rescuer = await spawnWorker(coord.url, { user: "alice", password: "alice-pw" });
   const done = await waitArchived(coord.url, token, uuid);
   assertEquals(done.info.reporter_uuid, rescuer.uuid);
