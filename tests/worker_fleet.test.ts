@@ -1,7 +1,7 @@
 /**
  * Eight real worker processes drain 500 no-op tasks, claiming them
  * concurrently: every task is committed exactly once, by one of the workers,
- * with exit status 0. (The coordinator-side claim race at 2,000 tasks is in
+ * with exit status 0. (The coordinator-side claim race is also in
  * dispatch.test.ts; here the count only has to keep the eight processes
  * claiming at the same time.)
  */
