@@ -387,7 +387,7 @@ test("SIGTERM while executing lets running tasks finish, runs cleanup and leaves
   await using _coord = coord;
   const out = await Deno.makeTempDir({ prefix: "mitosis-test-hooks-" });
   try {
-    const duration = uniqueSleep(3);
+    const duration = uniqueSleep(1);
     const suite = await createSuite(coord.url, alice, {
       worker_count: 2,
       env_cleanup: { args: ["sh", "-c", `echo cleanup >> ${out}/order`] },
