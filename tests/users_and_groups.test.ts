@@ -1,13 +1,21 @@
 import { assertEquals, assertTrue } from "./support/assert.ts";
-import { test } from "./support/test.ts";
+import { fileFixture } from "./support/file_fixture.ts";
 import { ADMIN, startTestCoordinator } from "./support/coordinator.ts";
 import { call, createUser, login } from "./support/http.ts";
 import { md5Array } from "../shared/client/md5.ts";
 import { parseTimestamp } from "../shared/time.ts";
 
-test("creating a user creates the user's group with the user as Admin", async () => {
-  await using coord = await startTestCoordinator();
-  const admin = await login(coord.url, ADMIN.username, ADMIN.password);
+/**
+ * One coordinator and admin token for the whole file: each test works on users and groups of its own names (alice,
+ * bob, carol, ...), so none depends on a fresh database.
+ */
+const shared = fileFixture(async () => {
+  const coord = await startTestCoordinator();
+  const admin = await login(coord.url, ADMIN.username, ADMIN.password, true);
+  return { coord, admin, [Symbol.asyncDispose]: () => coord[Symbol.asyncDispose]() };
+});
+
+shared.test("creating a user creates the user's group with the user as Admin", async ({ coord, admin }) => {
   const alice = await createUser(coord.url, admin, "alice");
   const groups = await call(coord.url, "GET", "/users/groups", { token: alice });
   assertEquals(groups.body, { groups: { alice: "Admin" } });
@@ -28,9 +36,7 @@ test("creating a user creates the user's group with the user as Admin", async ()
   assertEquals(rows.map((r) => ({ ...r })), [{ username: "alice", group_name: "alice", role: 2 }]);
 });
 
-test("duplicate users and names taken by groups answer 409", async () => {
-  await using coord = await startTestCoordinator();
-  const admin = await login(coord.url, ADMIN.username, ADMIN.password);
+shared.test("duplicate users and names taken by groups answer 409", async ({ coord, admin }) => {
   await createUser(coord.url, admin, "bob");
   const dup = await call(coord.url, "POST", "/admin/users", {
     token: admin,
@@ -50,9 +56,7 @@ test("duplicate users and names taken by groups answer 409", async () => {
   assertEquals(count.n, 1);
 });
 
-test("group names must be 1-255 characters of [A-Za-z0-9_-]", async () => {
-  await using coord = await startTestCoordinator();
-  const admin = await login(coord.url, ADMIN.username, ADMIN.password);
+shared.test("group names must be 1-255 characters of [A-Za-z0-9_-]", async ({ coord, admin }) => {
   for (const bad of ["", "has space", "dot.name", "slash/name", "ümlaut", "x".repeat(256)]) {
     const res = await call(coord.url, "POST", "/groups", { token: admin, body: { group_name: bad } });
     assertEquals(res.status, 400, `name ${JSON.stringify(bad)}`);
@@ -63,9 +67,7 @@ test("group names must be 1-255 characters of [A-Za-z0-9_-]", async () => {
   }
 });
 
-test("group quota: 8 groups held, the 9th is 403, after +1 it is allowed", async () => {
-  await using coord = await startTestCoordinator();
-  const admin = await login(coord.url, ADMIN.username, ADMIN.password);
+shared.test("group quota: 8 groups held, the 9th is 403, after +1 it is allowed", async ({ coord, admin }) => {
   const carol = await createUser(coord.url, admin, "carol");
   for (let i = 1; i <= 7; i++) {
     const res = await call(coord.url, "POST", "/groups", { token: carol, body: { group_name: `carol-g${i}` } });
@@ -88,9 +90,7 @@ test("group quota: 8 groups held, the 9th is 403, after +1 it is allowed", async
   assertEquals({ ...row }, { group_count: 9, group_quota: 9 });
 });
 
-test("group quota changes: +N, -N, =N, N; negative results and junk are 400", async () => {
-  await using coord = await startTestCoordinator();
-  const admin = await login(coord.url, ADMIN.username, ADMIN.password);
+shared.test("group quota changes: +N, -N, =N, N; negative results and junk are 400", async ({ coord, admin }) => {
   await createUser(coord.url, admin, "dave");
   const set = (q: string) =>
     call(coord.url, "POST", "/admin/users/dave/group-quota", { token: admin, body: { group_quota: q } });
@@ -112,9 +112,7 @@ test("group quota changes: +N, -N, =N, N; negative results and junk are 400", as
   assertEquals(row.group_quota, 5);
 });
 
-test("storage quota arithmetic: +10GB, -N, =N, plain sizes", async () => {
-  await using coord = await startTestCoordinator();
-  const admin = await login(coord.url, ADMIN.username, ADMIN.password);
+shared.test("storage quota arithmetic: +10GB, -N, =N, plain sizes", async ({ coord, admin }) => {
   await createUser(coord.url, admin, "erin");
   const set = (q: string) =>
     call(coord.url, "POST", "/admin/groups/erin/storage-quota", { token: admin, body: { storage_quota: q } });
@@ -135,9 +133,7 @@ test("storage quota arithmetic: +10GB, -N, =N, plain sizes", async () => {
   assertEquals(row.storage_quota, 500_000_000);
 });
 
-test("non-admins get 403 on every /admin endpoint", async () => {
-  await using coord = await startTestCoordinator();
-  const admin = await login(coord.url, ADMIN.username, ADMIN.password);
+shared.test("non-admins get 403 on every /admin endpoint", async ({ coord, admin }) => {
   const frank = await createUser(coord.url, admin, "frank");
   const endpoints: [string, string, unknown][] = [
     ["POST", "/admin/users", { username: "x1", md5_password: md5Array("x"), admin: false }],
@@ -158,9 +154,7 @@ test("non-admins get 403 on every /admin endpoint", async () => {
   assertEquals((await call(coord.url, "GET", "/health")).status, 200);
 });
 
-test("admin user state: Locked users cannot log in, Deleted users' tokens are refused", async () => {
-  await using coord = await startTestCoordinator();
-  const admin = await login(coord.url, ADMIN.username, ADMIN.password);
+shared.test("admin user state: Locked users cannot log in, Deleted users' tokens are refused", async ({ coord, admin }) => {
   const gina = await createUser(coord.url, admin, "gina", "gina-pw");
   const lock = await call(coord.url, "POST", "/admin/users/gina/state", { token: admin, body: { state: "locked" } });
   assertEquals(lock.body, { state: "Locked" });
@@ -178,9 +172,7 @@ test("admin user state: Locked users cannot log in, Deleted users' tokens are re
   assertEquals(row.state, 2);
 });
 
-test("admin password reset revokes the user's tokens and sets the new password", async () => {
-  await using coord = await startTestCoordinator();
-  const admin = await login(coord.url, ADMIN.username, ADMIN.password);
+shared.test("admin password reset revokes the user's tokens and sets the new password", async ({ coord, admin }) => {
   const hank = await createUser(coord.url, admin, "hank", "old");
   const res = await call(coord.url, "POST", "/admin/users/hank/password", {
     token: admin,
@@ -191,9 +183,7 @@ test("admin password reset revokes the user's tokens and sets the new password",
   await login(coord.url, "hank", "new");
 });
 
-test("group membership: Admins add, change and remove users; others are refused", async () => {
-  await using coord = await startTestCoordinator();
-  const admin = await login(coord.url, ADMIN.username, ADMIN.password);
+shared.test("group membership: Admins add, change and remove users; others are refused", async ({ coord, admin }) => {
   const ivan = await createUser(coord.url, admin, "ivan");
   const judy = await createUser(coord.url, admin, "judy");
   await createUser(coord.url, admin, "ken");
