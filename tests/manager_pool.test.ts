@@ -258,8 +258,15 @@ test("a non-zero worker exit counts as a crash (abort after 3); a worker exiting
 test("cancelling a running task kills its worker and commits it UserCancellation; a prefetched one is cancelled in place", async () => {
   const link = new FakeLink();
   const marker = uniqueSleep(60);
+  const released = await Deno.makeTempFile({ prefix: "mitosis-test-blocker-" });
+  await Deno.remove(released);
   const [running] = link.addTasks([["sleep", marker]]);
-  const [blocker] = link.addTasks([["sleep", "3"]]);
+  // Runs until the test has cancelled (the file exists), at most 30 s.
+  const [blocker] = link.addTasks([[
+    "sh",
+    "-c",
+    `i=0; while [ ! -e ${released} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done`,
+  ]]);
   const [waiting] = link.addTasks([["true"]]);
   const rest = link.addTasks(Array.from({ length: 5 }, () => ["true"]));
   // One worker per task slot: worker 0 takes `running`, worker 1 `blocker`; `waiting` stays prefetched.
@@ -268,7 +275,10 @@ test("cancelling a running task kills its worker and commits it UserCancellation
   assertTrue(link.held.has(waiting.uuid));
   pool.execution.cancelTask(waiting.uuid);
   pool.execution.cancelTask(running.uuid);
-  const summary = await finished(pool.execution, 60_000);
+  // The prefetched one is cancelled while the blocker still holds the other worker.
+  await until(() => link.opsOf(waiting.uuid).length === 2, 30_000, "the prefetched task's cancellation");
+  await Deno.writeTextFile(released, "");
+  const summary = await finished(pool.execution, 60_000).finally(() => Deno.remove(released).catch(() => {}));
 
   assertEquals(await livingProcesses(marker), []);
   assertEquals(link.opsOf(running.uuid), ["Cancel", "Commit"]);
