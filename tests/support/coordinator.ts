@@ -1,15 +1,16 @@
 /**
  * Test coordinators: in-process (`startTestCoordinator`) for API tests, or
  * a real `coordinator/main.ts` process (`spawnCoordinator`) for lifecycle
- * tests. Both listen on loopback with a random port and use a fresh database
- * unless one is given.
+ * tests. Both listen on loopback with a random port; the in-process one uses
+ * a fresh database (with the current schema already migrated) unless one is
+ * given.
  */
 import { type Coordinator, startCoordinator } from "../../coordinator/server.ts";
 import { loadConfig } from "../../shared/config/load.ts";
 import { coordinatorFields } from "../../shared/config/sections.ts";
 import type { CoordinatorConfig } from "../../coordinator/http/context.ts";
 import { createLogger, type LogLevel } from "../../shared/log/logger.ts";
-import { freshDatabase } from "./postgres.ts";
+import { migratedDatabase } from "./postgres.ts";
 
 /** Default admin credentials of test coordinators. */
 export const ADMIN = { username: "mitosis_admin", password: "test-admin-pw" } as const;
@@ -22,7 +23,7 @@ export interface TestCoordinator extends Coordinator, AsyncDisposable {
 
 /** Starts an in-process coordinator; dispose (or `stop`) it at the end of the test. */
 export async function startTestCoordinator(overrides: Partial<CoordinatorConfig> = {}): Promise<TestCoordinator> {
-  const dbUrl = overrides.db_url ?? await freshDatabase();
+  const dbUrl = overrides.db_url ?? await migratedDatabase();
   const dataDir = overrides.data_dir ?? await Deno.makeTempDir({ prefix: "mitosis-test-coord-" });
   const { config } = loadConfig("coordinator", coordinatorFields, { args: [], env: { HOME: dataDir } });
   const level = (Deno.env.get("MITOSIS_TEST_LOG_LEVEL") ?? "error") as LogLevel;
