@@ -11,9 +11,10 @@ const asAdmin = ["-u", ADMIN.username];
 async function setup(): Promise<{ coord: TestCoordinator; cli: CliSandbox } & AsyncDisposable> {
   const coord = await startTestCoordinator();
   const cli = await cliSandbox(coord.url);
-  await createUser(coord.url, await login(coord.url, ADMIN.username, ADMIN.password), "alice", "alice-pw");
-  await cli.ok(["login", "alice", "alice-pw"]);
-  await cli.ok(["login", ADMIN.username, ADMIN.password]);
+  // Logged in as by `mitosis login` (tests/cli_login_auth.test.ts tests that command): tokens cached in this order.
+  const admin = await login(coord.url, ADMIN.username, ADMIN.password);
+  await cli.remember("alice", await createUser(coord.url, admin, "alice", "alice-pw"));
+  await cli.remember(ADMIN.username, admin);
   return {
     coord,
     cli,

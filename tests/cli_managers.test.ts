@@ -10,7 +10,7 @@ test("cli: managers list, get, update-tags/labels/roles, remove-roles and shutdo
   await using cli = await cliSandbox(coord.url);
   const admin = await login(coord.url, ADMIN.username, ADMIN.password, true);
   const alice = await createUser(coord.url, admin, "alice", "alice-pw");
-  await cli.ok(["login", "alice", "alice-pw", "--retain"]);
+  await cli.remember("alice", alice); // as by `mitosis login` (tests/cli_login_auth.test.ts tests that command)
   const gpu = await registerManager(coord.url, alice, { tags: ["gpu"], labels: ["rack1"], hostname: "node-1" });
   const cpu = await registerManager(coord.url, alice, { tags: ["cpu"], max_workers: 4 });
 

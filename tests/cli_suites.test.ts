@@ -21,7 +21,7 @@ async function setup(): Promise<{ coord: TestCoordinator; cli: CliSandbox; alice
     "alice",
     "alice-pw",
   );
-  await cli.ok(["login", "alice", "alice-pw", "--retain"]);
+  await cli.remember("alice", alice); // as by `mitosis login` (tests/cli_login_auth.test.ts tests that command)
   return {
     coord,
     cli,

@@ -10,8 +10,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 async function setup(): Promise<{ coord: TestCoordinator; cli: CliSandbox } & AsyncDisposable> {
   const coord = await startTestCoordinator();
   const cli = await cliSandbox(coord.url);
-  await createUser(coord.url, await login(coord.url, ADMIN.username, ADMIN.password), "alice", "alice-pw");
-  await cli.ok(["login", "alice", "alice-pw"]);
+  const alice = await createUser(
+    coord.url,
+    await login(coord.url, ADMIN.username, ADMIN.password),
+    "alice",
+    "alice-pw",
+  );
+  await cli.remember("alice", alice); // as by `mitosis login` (tests/cli_login_auth.test.ts tests that command)
   return {
     coord,
     cli,

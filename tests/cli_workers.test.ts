@@ -11,14 +11,11 @@ const asAdmin = ["-u", ADMIN.username];
 async function setup(): Promise<{ coord: TestCoordinator; cli: CliSandbox; alice: string } & AsyncDisposable> {
   const coord = await startTestCoordinator();
   const cli = await cliSandbox(coord.url);
-  const alice = await createUser(
-    coord.url,
-    await login(coord.url, ADMIN.username, ADMIN.password),
-    "alice",
-    "alice-pw",
-  );
-  await cli.ok(["login", "alice", "alice-pw", "--retain"]);
-  await cli.ok(["login", ADMIN.username, ADMIN.password, "--retain"]);
+  const admin = await login(coord.url, ADMIN.username, ADMIN.password);
+  const alice = await createUser(coord.url, admin, "alice", "alice-pw");
+  // Logged in as by `mitosis login` (tests/cli_login_auth.test.ts tests that command): tokens cached in this order.
+  await cli.remember("alice", alice);
+  await cli.remember(ADMIN.username, admin);
   return {
     coord,
     cli,

@@ -6,6 +6,7 @@
  */
 
 import { sandboxEnv } from "./sandbox.ts";
+import { saveCredential } from "../../shared/client/credentials.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
@@ -39,6 +40,12 @@ export interface CliSandbox extends AsyncDisposable {
   ok(args: string[], options?: RunOptions): Promise<CliResult>;
   /** The credential file's text, `""` when it does not exist. */
   credentials(): Promise<string>;
+  /**
+   * Caches `token` for `username` as `mitosis login` does after its login
+   * request (the same `saveCredential`), without running the CLI: for tests
+   * whose subject is not the login, with a token the test got over HTTP.
+   */
+  remember(username: string, token: string): Promise<void>;
 }
 
 /** Creates a sandbox whose runs talk to `coordinatorUrl` (override with `-c`). */
@@ -92,6 +99,7 @@ export async function cliSandbox(coordinatorUrl: string): Promise<CliSandbox> {
         throw error;
       }
     },
+    remember: (username, token) => saveCredential(`${configHome}/mitosis/credentials`, username, token),
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };
 }
