@@ -1,7 +1,7 @@
 import { assertEquals, assertIncludes, assertTrue } from "./support/assert.ts";
 import { test } from "./support/test.ts";
 import { ADMIN, startTestCoordinator } from "./support/coordinator.ts";
-import { call, login } from "./support/http.ts";
+import { call, createUser, login } from "./support/http.ts";
 import { cliSandbox } from "./support/cli.ts";
 
 test("cli: admin creates a user, who creates and inspects a group (singular aliases work)", async () => {
@@ -69,11 +69,12 @@ test("cli: admin quotas accept +N, -N, =N (also after --) and print the new valu
 test("cli: group admins add, change and remove members", async () => {
   await using coord = await startTestCoordinator();
   await using cli = await cliSandbox(coord.url);
-  await cli.ok(["login", ADMIN.username, ADMIN.password]);
-  await cli.ok(["admin", "users", "create", "bob", "bob-pw"]);
-  await cli.ok(["admin", "users", "create", "alice", "alice-pw"]);
-  await cli.ok(["login", "bob", "bob-pw"]);
-  await cli.ok(["login", "alice", "alice-pw"]);
+  // Users created and logged in as by `mitosis admin users create` and `mitosis login` (tested above and in
+  // tests/cli_login_auth.test.ts): the admin, bob and alice cached in this order.
+  const admin = await login(coord.url, ADMIN.username, ADMIN.password);
+  await cli.remember(ADMIN.username, admin);
+  await cli.remember("bob", await createUser(coord.url, admin, "bob", "bob-pw"));
+  await cli.remember("alice", await createUser(coord.url, admin, "alice", "alice-pw"));
   await cli.ok(["groups", "create", "team", "-u", "bob"]);
 
   await cli.ok(["groups", "update-user", "team", "alice:write", "-u", "bob"]);
