@@ -5,11 +5,13 @@
 import { ConfigError, loadConfig, renderHelp } from "../shared/config/load.ts";
 import { coordinatorFields } from "../shared/config/sections.ts";
 import { createLogger } from "../shared/log/logger.ts";
+import { printVersionIfAsked } from "../shared/runtime/build_info.ts";
 import { startCoordinator } from "./server.ts";
 
 const USAGE = "Usage: mitosis-coordinator [options]\n\nRuns the Mitosis coordinator (REST API, scheduler).";
 
 async function main(): Promise<number> {
+  if (printVersionIfAsked("mitosis-coordinator")) return 0;
   let loaded;
   try {
     loaded = loadConfig("coordinator", coordinatorFields);

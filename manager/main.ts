@@ -35,6 +35,7 @@ import { HookResourceResolver } from "./hooks/resources.ts";
 import { ShutdownController } from "./shutdown.ts";
 import { startSuiteExecution } from "./pool/execution.ts";
 import { workerCommand } from "./worker_binary.ts";
+import { printVersionIfAsked } from "../shared/runtime/build_info.ts";
 import { IpcBackendUnavailableError, parseIpcBackendName, selectTransport } from "../shared/ipc/select.ts";
 import type { IpcTransport } from "../shared/ipc/transport.ts";
 
@@ -53,6 +54,7 @@ function describeError(error: unknown): string {
 }
 
 async function main(): Promise<number> {
+  if (printVersionIfAsked("mitosis-manager")) return 0;
   let loaded;
   try {
     loaded = loadConfig("manager", managerFields);

@@ -32,6 +32,11 @@ const USAGE =
   "[--cache-dir DIR]: no login; tasks come from the manager over IPC.";
 
 async function main(): Promise<number> {
+  if (Deno.args.includes("--version")) {
+    const { versionLine } = await import("../shared/runtime/build_info.ts");
+    console.log(versionLine("mitosis-worker"));
+    return 0;
+  }
   // A managed worker as its manager starts it reads its three settings without the config schemas (zod).
   const env = Deno.env.toObject();
   const managed = Deno.args.includes("--managed") ? await managedConfig(Deno.args, env) : null;

@@ -19,11 +19,13 @@ import { registerWorkerCommands } from "./commands/workers.ts";
 import { registerSuiteCommands } from "./commands/suites.ts";
 import { registerManagerCommands } from "./commands/managers.ts";
 import { scopeGlobalOptions } from "./option_scope.ts";
+import { versionLine } from "../runtime/build_info.ts";
 
 /** Builds the root command; its actions use `io` for all input and output. */
 export function buildProgram(io: CliIo): Command {
   const program = new Command("mitosis")
     .description("Mitosis client: log in, manage users and groups, administer the coordinator")
+    .option("--version", "print the version, git commit and build date")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .configureHelp({ showGlobalOptions: true })
@@ -60,6 +62,10 @@ function report(error: unknown, io: CliIo): number {
 
 /** Runs the CLI with `args` (without the program name); resolves with the exit status. */
 export async function runCli(args: readonly string[], io: CliIo = processIo()): Promise<number> {
+  if (args[0] === "--version") {
+    io.stdout(`${versionLine("mitosis")}\n`);
+    return 0;
+  }
   try {
     await buildProgram(io).parseAsync([...args], { from: "user" });
     return 0;

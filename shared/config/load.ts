@@ -185,6 +185,7 @@ export function renderHelp(usage: string, fields: FieldTable): string {
     lines.push(`  ${names.join(", ").padEnd(30)} ${f.help}`);
     lines.push(`  ${"".padEnd(30)} env ${envName(key)}, default ${def}`);
   }
+  lines.push("  --version                     print the version, git commit and build date");
   lines.push("  -h, --help                    show this help");
   return lines.join("\n");
 }
