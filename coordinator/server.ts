@@ -52,9 +52,17 @@ function randomSecret(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** The coordinator's state directory: `data_dir`, else `$XDG_DATA_HOME/mitosis`. */
+export function coordinatorDataDir(
+  config: Pick<CoordinatorConfig, "data_dir">,
+  env: Record<string, string> = Deno.env.toObject(),
+): string {
+  return config.data_dir ?? `${dataHome(env)}/mitosis`;
+}
+
 /** Starts a coordinator with `config`; rejects if any start step fails. */
 export async function startCoordinator(config: CoordinatorConfig, log: Logger): Promise<Coordinator> {
-  const dataDir = config.data_dir ?? `${dataHome(Deno.env.toObject())}/mitosis`;
+  const dataDir = coordinatorDataDir(config);
   const { hostname, port } = parseBind(config.bind);
   let cluster: EmbeddedCluster | undefined;
   let dbUrl = config.db_url;

@@ -173,8 +173,12 @@ export function loadConfig<T extends FieldTable>(section: string, fields: T, opt
   };
 }
 
-/** Renders `--help` text: every flag with its default and environment name. */
-export function renderHelp(usage: string, fields: FieldTable): string {
+/**
+ * Renders `--help` text: every flag with its default and environment name,
+ * then `extraFlags` (an executable's own flags, as `[flag, help]` pairs; a
+ * help with newlines continues on indented lines).
+ */
+export function renderHelp(usage: string, fields: FieldTable, extraFlags: [string, string][] = []): string {
   const lines = [usage, "", "Options (flag, environment variable, default):"];
   lines.push(
     "  --config FILE                 config file (env MITOSIS_CONFIG; default $XDG_CONFIG_HOME/mitosis/config.toml)",
@@ -184,6 +188,9 @@ export function renderHelp(usage: string, fields: FieldTable): string {
     const def = f.default === undefined ? "unset" : f.secret ? "(hidden)" : f.format(f.default);
     lines.push(`  ${names.join(", ").padEnd(30)} ${f.help}`);
     lines.push(`  ${"".padEnd(30)} env ${envName(key)}, default ${def}`);
+  }
+  for (const [flag, help] of extraFlags) {
+    help.split("\n").forEach((text, i) => lines.push(`  ${(i === 0 ? flag : "").padEnd(30)} ${text}`));
   }
   lines.push("  --version                     print the version, git commit and build date");
   lines.push("  -h, --help                    show this help");
