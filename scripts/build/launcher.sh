@@ -1,0 +1,91 @@
+#!/bin/sh
+# @PROGRAM@ @VERSION@ (commit @COMMIT@, built @DATE@) for Linux x86_64 (glibc).
+#
+# A self-extracting executable: this POSIX sh header is followed by a
+# gzip-compressed tar archive (the payload) holding the Deno runtime, this
+# program's bundled code and the native files it needs. The first start
+# checks the payload's SHA-256 digest and extracts it into
+#   $MITOSIS_CACHE_DIR/runtime/<digest>/   (MITOSIS_CACHE_DIR defaults to
+#   $XDG_CACHE_HOME/mitosis, else $HOME/.cache/mitosis)
+# under a lock, in a temporary directory renamed into place only once it is
+# complete; later starts find it there and start at once. Needs sh, coreutils,
+# gzip and tar; flock (util-linux) serialises concurrent first starts.
+set -u
+program='@PROGRAM@'
+digest='@DIGEST@'
+payload_offset=@OFFSET@
+entry='@ENTRY@'
+flags='@FLAGS@'
+self=$0
+case $self in
+*/*) ;;
+*) self=$(command -v -- "$self") || { echo "$program: cannot find its own file ($0)" >&2; exit 70; } ;;
+esac
+
+if [ -n "${MITOSIS_CACHE_DIR:-}" ]; then
+  cache=$MITOSIS_CACHE_DIR
+elif [ -n "${XDG_CACHE_HOME:-}" ]; then
+  cache=$XDG_CACHE_HOME/mitosis
+elif [ -n "${HOME:-}" ]; then
+  cache=$HOME/.cache/mitosis
+else
+  echo "$program: no cache directory for its runtime: set MITOSIS_CACHE_DIR (or HOME)" >&2
+  exit 70
+fi
+runtime=$cache/runtime
+dir=$runtime/$digest
+
+cache_error() {
+  echo "$program: cannot prepare its runtime in $1: $2." >&2
+  echo "$program: the runtime needs about 250 MB in a writable directory; set MITOSIS_CACHE_DIR to move it" \
+    "(now $cache)." >&2
+  exit 73
+}
+
+extract() {
+  mkdir -p "$runtime" 2>/dev/null || cache_error "$runtime" "the directory cannot be created"
+  locked=
+  if command -v flock >/dev/null 2>&1; then
+    lock=$runtime/.$digest.lock
+    locked=1
+    { : >>"$lock"; } 2>/dev/null || cache_error "$runtime" "the directory is not writable"
+    exec 9>>"$lock"
+    flock 9 || cache_error "$runtime" "cannot lock $lock"
+    # Another start may have finished while this one waited for the lock.
+    if [ -f "$dir/.complete" ]; then exec 9>&-; return 0; fi
+    # Holding the lock, no other start extracts this digest: leftovers of interrupted starts go.
+    rm -rf "$runtime/.$digest.tmp."* "$dir" 2>/dev/null
+  fi
+  tmp=$(mktemp -d "$runtime/.$digest.tmp.XXXXXX" 2>/dev/null) || cache_error "$runtime" "the directory is not writable"
+  actual=$(tail -c +"$payload_offset" "$self" | sha256sum) || { rm -rf "$tmp"; echo "$program: cannot read $self" >&2; exit 74; }
+  actual=${actual%% *}
+  if [ "$actual" != "$digest" ]; then
+    rm -rf "$tmp"
+    echo "$program: $self is damaged: its payload's SHA-256 is $actual, expected $digest; copy the file again" >&2
+    exit 74
+  fi
+  echo "$program: first start of this build: extracting its runtime into $dir" >&2
+  if ! tail -c +"$payload_offset" "$self" | gzip -dc | tar -xf - -C "$tmp" 2>"$tmp.err"; then
+    reason=$(head -c 300 "$tmp.err" 2>/dev/null)
+    rm -rf "$tmp" "$tmp.err"
+    cache_error "$runtime" "extraction failed (${reason:-disk full?})"
+  fi
+  rm -f "$tmp.err"
+  chmod 755 "$tmp" && : >"$tmp/.complete" || { rm -rf "$tmp"; cache_error "$runtime" "the directory is not writable"; }
+  # The rename publishes the runtime atomically; a concurrent start without flock may have won.
+  if ! mv -T "$tmp" "$dir" 2>/dev/null; then
+    rm -rf "$tmp"
+    [ -f "$dir/.complete" ] || cache_error "$runtime" "cannot rename $tmp to $dir"
+  fi
+  if [ -n "$locked" ]; then exec 9>&-; fi
+  return 0
+}
+
+[ -f "$dir/.complete" ] || extract
+
+@DISPATCH@
+DENO_DIR=${DENO_DIR:-$cache/deno}
+DENO_NO_UPDATE_CHECK=1
+DENO_NO_PROMPT=1
+export DENO_DIR DENO_NO_UPDATE_CHECK DENO_NO_PROMPT
+exec "$dir/bin/deno" run --allow-all --no-config --no-lock $flags "$dir/app/$entry" "$@"
