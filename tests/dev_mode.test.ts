@@ -11,13 +11,8 @@ import { call, login } from "./support/http.ts";
 import { sandboxEnv } from "./support/sandbox.ts";
 import { localManagerEnv } from "../coordinator/dev/manager_settings.ts";
 import { eventually } from "./support/suites.ts";
-import {
-  describeProcesses,
-  DEV_ADMIN_PASSWORD,
-  type DevCoordinator,
-  processesMentioning,
-  spawnDevCoordinator,
-} from "./support/dev_coordinator.ts";
+import { DEV_ADMIN_PASSWORD, type DevCoordinator, spawnDevCoordinator } from "./support/dev_coordinator.ts";
+import { describeProcesses, processesMentioning } from "./support/leftovers.ts";
 
 const MAIN = new URL("../coordinator/main.ts", import.meta.url).pathname;
 const ADMIN = "mitosis_admin";

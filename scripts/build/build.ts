@@ -53,7 +53,7 @@ function shellQuote(value: string): string {
 }
 
 /** The launcher header for `spec` with `digest`, padded so the payload starts at a known offset. */
-async function header(spec: ExecutableSpec, stamp: BuildStamp, digest: string): Promise<Uint8Array> {
+async function header(spec: ExecutableSpec, stamp: BuildStamp, digest: string, sizeMb: number): Promise<Uint8Array> {
   const template = await Deno.readTextFile(LAUNCHER);
   const dispatch = Object.entries(spec.subcommands).map(([name, role]) =>
     `if [ "\${1:-}" = ${name} ]; then\n  shift\n  entry=${role}.js\n  flags='${shellQuote(BUILT_FLAGS[role])}'\nfi`
@@ -65,13 +65,14 @@ async function header(spec: ExecutableSpec, stamp: BuildStamp, digest: string): 
       .replaceAll("@COMMIT@", stamp.commit)
       .replaceAll("@DATE@", stamp.date)
       .replaceAll("@DIGEST@", digest)
+      .replaceAll("@SIZE_MB@", String(sizeMb))
       .replaceAll("@OFFSET@", String(offset))
       .replaceAll("@ENTRY@", `${spec.role}.js`)
       .replaceAll("@FLAGS@", shellQuote(BUILT_FLAGS[spec.role]))
       .replaceAll("@DISPATCH@", dispatch);
-  // The offset is 1-based for `tail -c +N`; its digits change the length, so settle it first.
-  const length = new TextEncoder().encode(fill(99999999)).length + 2; // "exit\n" guard below adds none
-  const padded = Math.ceil((length + 1) / HEADER_ALIGN) * HEADER_ALIGN;
+  // The offset (1-based for `tail -c +N`) is written into the header: pad past its longest form.
+  const length = new TextEncoder().encode(fill(99999999)).length;
+  const padded = Math.ceil((length + 2) / HEADER_ALIGN) * HEADER_ALIGN;
   let text = fill(padded + 1);
   if (/@[A-Z]+@/.test(text)) throw new Error(`unfilled placeholder in the launcher: ${text.match(/@[A-Z]+@/)![0]}`);
   // The shell never reads past the final exec; pad with a comment line up to the payload.
@@ -111,9 +112,9 @@ async function buildExecutable(
     segments.push({ dir: await postgresPackageDir(), paths: ["native"], exclude: ["*.a", "native/pg-symlinks.json"] });
   }
   segments.push({ dir: root, paths: ["app"] });
-  const payload = await buildPayload(segments, cacheDir);
+  const { payload, extractedBytes } = await buildPayload(segments, cacheDir);
   const digest = await sha256Hex(payload);
-  const head = await header(spec, stamp, digest);
+  const head = await header(spec, stamp, digest, Math.ceil(extractedBytes / 1e6));
   const target = `${outDir}/${spec.program}`;
   const tmp = `${target}.tmp-${crypto.randomUUID()}`;
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o755 });

@@ -37,7 +37,7 @@ dir=$runtime/$digest
 
 cache_error() {
   echo "$program: cannot prepare its runtime in $1: $2." >&2
-  echo "$program: the runtime needs about 250 MB in a writable directory; set MITOSIS_CACHE_DIR to move it" \
+  echo "$program: its runtime needs @SIZE_MB@ MB in a writable directory; set MITOSIS_CACHE_DIR to move it" \
     "(now $cache)." >&2
   exit 73
 }
@@ -65,12 +65,11 @@ extract() {
     exit 74
   fi
   echo "$program: first start of this build: extracting its runtime into $dir" >&2
-  if ! tail -c +"$payload_offset" "$self" | gzip -dc | tar -xf - -C "$tmp" 2>"$tmp.err"; then
-    reason=$(head -c 300 "$tmp.err" 2>/dev/null)
-    rm -rf "$tmp" "$tmp.err"
-    cache_error "$runtime" "extraction failed (${reason:-disk full?})"
+  if ! reason=$(tail -c +"$payload_offset" "$self" | gzip -dc | tar -xf - -C "$tmp" 2>&1); then
+    rm -rf "$tmp"
+    reason=$(printf '%s' "$reason" | head -n 1 | cut -c 1-200)
+    cache_error "$runtime" "extraction failed: ${reason:-tar failed}"
   fi
-  rm -f "$tmp.err"
   chmod 755 "$tmp" && : >"$tmp/.complete" || { rm -rf "$tmp"; cache_error "$runtime" "the directory is not writable"; }
   # The rename publishes the runtime atomically; a concurrent start without flock may have won.
   if ! mv -T "$tmp" "$dir" 2>/dev/null; then

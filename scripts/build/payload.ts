@@ -69,14 +69,19 @@ async function tarSegment(segment: Segment, last: boolean): Promise<Uint8Array<A
 
 /**
  * Builds the payload of `segments` (all but the last cached under
- * `cacheDir` by content) and returns it.
+ * `cacheDir` by content); returns it and the size of what it extracts to.
  */
-export async function buildPayload(segments: readonly Segment[], cacheDir: string): Promise<Uint8Array<ArrayBuffer>> {
+export async function buildPayload(
+  segments: readonly Segment[],
+  cacheDir: string,
+): Promise<{ payload: Uint8Array<ArrayBuffer>; extractedBytes: number }> {
   await Deno.mkdir(cacheDir, { recursive: true });
   const parts: Uint8Array[] = [];
+  let extractedBytes = 0;
   for (const [index, segment] of segments.entries()) {
     const last = index === segments.length - 1;
     const tar = await tarSegment(segment, last);
+    extractedBytes += tar.length;
     const cached = `${cacheDir}/${await sha256Hex(tar)}${last ? "-end" : ""}.gz`;
     let gz: Uint8Array;
     try {
@@ -98,5 +103,5 @@ export async function buildPayload(segments: readonly Segment[], cacheDir: strin
     payload.set(part, offset);
     offset += part.length;
   }
-  return payload;
+  return { payload, extractedBytes };
 }

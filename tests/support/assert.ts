@@ -24,6 +24,11 @@ export function assertIncludes(text: string, part: string, message?: string): vo
   assert.ok(text.includes(part), message ?? `expected ${JSON.stringify(text)} to include ${JSON.stringify(part)}`);
 }
 
+/** `text` matches `pattern`. */
+export function assertMatch(text: string, pattern: RegExp, message?: string): void {
+  assert.match(text, pattern, message);
+}
+
 /** Awaits `fn` and returns the error it rejects with; fails if it resolves. */
 export async function assertRejects(fn: () => Promise<unknown>, message?: string): Promise<Error> {
   try {
