@@ -63,17 +63,27 @@ export async function lookupUser(name: string): Promise<TaskUser | null> {
   return { name: fields[0], uid, gid, home: fields[5] };
 }
 
-/** Creates system user `name` (no login shell, no home directory). */
-async function createUser(name: string): Promise<void> {
-  const nologin = ["/usr/sbin/nologin", "/sbin/nologin", "/bin/false"].find((path) => {
+function firstFile(paths: readonly string[]): string | undefined {
+  return paths.find((path) => {
     try {
       return Deno.statSync(path).isFile;
     } catch {
       return false;
     }
-  }) ?? "/bin/false";
+  });
+}
+
+/**
+ * An account tool from the system directories, else by name from `PATH`:
+ * daemons often run with `PATH=/usr/bin:/bin`, which lacks `/usr/sbin`.
+ */
+const systemTool = (name: string): string => firstFile([`/usr/sbin/${name}`, `/sbin/${name}`]) ?? name;
+
+/** Creates system user `name` (no login shell, no home directory). */
+async function createUser(name: string): Promise<void> {
+  const nologin = firstFile(["/usr/sbin/nologin", "/sbin/nologin", "/bin/false"]) ?? "/bin/false";
   const attempts: [string, string[]][] = [
-    ["useradd", [
+    [systemTool("useradd"), [
       "--system",
       "--user-group",
       "--no-create-home",
@@ -83,7 +93,7 @@ async function createUser(name: string): Promise<void> {
       nologin,
       name,
     ]],
-    ["adduser", ["-S", "-D", "-H", "-h", "/nonexistent", "-s", nologin, name]], // BusyBox (Alpine)
+    [systemTool("adduser"), ["-S", "-D", "-H", "-h", "/nonexistent", "-s", nologin, name]], // BusyBox (Alpine)
   ];
   const failures: string[] = [];
   for (const [program, args] of attempts) {
