@@ -27,8 +27,9 @@ const DEFAULT_ADMIN_PASSWORD = "mitosis_admin";
 /**
  * The example's shell commands, one per line: point the CLI at `url`, log
  * in, create a suite tagged `local` with two workers and a setup hook,
- * submit three tasks into it, close it (so it completes once they are done)
- * and watch it until it is Complete. From a source checkout a first line
+ * submit three tasks into it and watch it until it is Complete (a suite
+ * completes once none of its tasks is pending; no `close` needed, which would
+ * fail once it has completed). From a source checkout a first line
  * defines `mitosis` as that checkout's `scripts/mitosis.sh`.
  */
 export function exampleCommands(url: string, adminUser: string, sourceRoot?: string): string[] {
@@ -39,7 +40,6 @@ export function exampleCommands(url: string, adminUser: string, sourceRoot?: str
     `suite=$(mitosis suites create --name hello --tags ${LOCAL_MANAGER_TAG} --workers 2 ` +
     `--prep "sh -c 'echo setting up this machine for the suite; sleep 1'")`,
     `for i in 1 2 3; do mitosis tasks submit --suite "$suite" -- sh -c "echo hello from task $i; sleep 1"; done`,
-    `mitosis suites close "$suite"`,
     `mitosis suites watch "$suite"`,
   ];
 }
