@@ -29,8 +29,8 @@ async function run(argv: string[], env: Record<string, string>, cwd: string): Pr
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }
 
-/** A directory with a copy of `mitosis`, an empty HOME and an empty cache directory. */
-async function fixture(): Promise<{ dir: string; cli: string; home: string; cache: string } & AsyncDisposable> {
+/** A directory with a copy of `mitosis`, an empty HOME and an empty runtime directory. */
+async function fixture(): Promise<{ dir: string; cli: string; home: string; runtime: string } & AsyncDisposable> {
   const dir = await Deno.makeTempDir({ prefix: "mitosis-test-launcher-" });
   await copyExecutables(`${dir}/bin`, ["mitosis"]);
   await Deno.mkdir(`${dir}/home`);
@@ -38,7 +38,7 @@ async function fixture(): Promise<{ dir: string; cli: string; home: string; cach
     dir,
     cli: `${dir}/bin/mitosis`,
     home: `${dir}/home`,
-    cache: `${dir}/cache`,
+    runtime: `${dir}/runtime`,
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };
 }
@@ -56,9 +56,9 @@ const VERSION_LINE =
   /^mitosis \d+\.\d+\.\d+ \(commit [0-9a-f]{12}(\+dirty)?, built \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)\n$/;
 const DIGEST = /^[0-9a-f]{64}$/;
 
-test("four concurrent first starts on an empty cache all succeed and extract the runtime once", async () => {
+test("four concurrent first starts on an empty runtime directory all succeed and extract the runtime once", async () => {
   await using f = await fixture();
-  const env = { HOME: f.home, MITOSIS_CACHE_DIR: f.cache };
+  const env = { HOME: f.home, MITOSIS_RUNTIME_DIR: f.runtime };
   const runs = await Promise.all([1, 2, 3, 4].map(() => run([f.cli, "--version"], env, f.dir)));
   for (const r of runs) {
     assertEquals(r.code, 0, r.stderr);
@@ -66,16 +66,16 @@ test("four concurrent first starts on an empty cache all succeed and extract the
   }
   const extracting = runs.filter((r) => r.stderr.includes("extracting its runtime into")).length;
   assertEquals(extracting, 1, runs.map((r) => r.stderr).join("\n"));
-  const runtime = entries(`${f.cache}/runtime`);
+  const runtime = entries(f.runtime);
   const digests = runtime.filter((name) => DIGEST.test(name));
   assertEquals(digests.length, 1, runtime.join(" "));
   assertEquals(runtime.filter((name) => name.includes(".tmp.")), [], "no temporary extraction left");
-  assertEquals(entries(`${f.cache}/runtime/${digests[0]}`), [".complete", "app", "bin"]);
+  assertEquals(entries(`${f.runtime}/${digests[0]}`), [".complete", "app", "bin"]);
   // A later start finds it and says nothing.
   const again = await run([f.cli, "--version"], env, f.dir);
   assertEquals(again.code, 0);
   assertEquals(again.stderr, "");
-  // Without MITOSIS_CACHE_DIR the cache is $XDG_CACHE_HOME/mitosis, else $HOME/.cache/mitosis.
+  // Without MITOSIS_RUNTIME_DIR it is $XDG_CACHE_HOME/mitosis/runtime, else $HOME/.cache/mitosis/runtime.
   const byHome = await run([f.cli, "--version"], { HOME: f.home }, f.dir);
   assertEquals(byHome.code, 0, byHome.stderr);
   assertEquals(entries(`${f.home}/.cache/mitosis/runtime`).filter((n) => DIGEST.test(n)), digests);
@@ -83,7 +83,7 @@ test("four concurrent first starts on an empty cache all succeed and extract the
 
 test("an extraction killed halfway is never used: the next start extracts again and removes its leftovers", async () => {
   await using f = await fixture();
-  const env = { HOME: f.home, MITOSIS_CACHE_DIR: f.cache };
+  const env = { HOME: f.home, MITOSIS_RUNTIME_DIR: f.runtime };
   // A first start in a process group of its own, killed (with its tail | gzip | tar) once extraction began.
   const child = new Deno.Command("setsid", {
     args: [f.cli, "--version"],
@@ -104,7 +104,7 @@ test("an extraction killed halfway is never used: the next start extracts again 
   await reader.cancel();
   const status = await child.status;
   assertEquals(status.signal, "SIGKILL");
-  const runtime = entries(`${f.cache}/runtime`);
+  const runtime = entries(f.runtime);
   assertEquals(runtime.filter((name) => DIGEST.test(name)), [], "the interrupted start published nothing");
   assertTrue(runtime.some((name) => name.includes(".tmp.")), `a partial extraction is left: ${runtime.join(" ")}`);
 
@@ -112,36 +112,36 @@ test("an extraction killed halfway is never used: the next start extracts again 
   assertEquals(next.code, 0, next.stderr);
   assertMatch(next.stdout, VERSION_LINE);
   assertIncludes(next.stderr, "extracting its runtime into");
-  const after = entries(`${f.cache}/runtime`);
+  const after = entries(f.runtime);
   assertEquals(after.filter((name) => name.includes(".tmp.")), [], after.join(" "));
   assertEquals(after.filter((name) => DIGEST.test(name)).length, 1);
 });
 
-/** Runs the CLI's first start with its cache on a tmpfs mounted with `options`, in a mount namespace of its own. */
-async function startOnTmpfs(f: { dir: string; cli: string; home: string; cache: string }, options: string) {
-  await Deno.mkdir(f.cache);
+/** Runs the CLI's first start with its runtime directory on a tmpfs mounted with `options`, in a mount namespace of its own. */
+async function startOnTmpfs(f: { dir: string; cli: string; home: string; runtime: string }, options: string) {
+  await Deno.mkdir(f.runtime);
   const script = `mount -t tmpfs -o ${options} mitosis-test "$1" && exec env -i PATH=/usr/bin:/bin HOME="$2" ` +
-    `MITOSIS_CACHE_DIR="$1" "$3" --version`;
-  return await run(["/usr/bin/unshare", "-m", "sh", "-c", script, "sh", f.cache, f.home, f.cli], {}, f.dir);
+    `MITOSIS_RUNTIME_DIR="$1" "$3" --version`;
+  return await run(["/usr/bin/unshare", "-m", "sh", "-c", script, "sh", f.runtime, f.home, f.cli], {}, f.dir);
 }
 
-test("a read-only cache directory fails with an error naming it and MITOSIS_CACHE_DIR", async () => {
+test("a read-only runtime directory fails with an error naming it and MITOSIS_RUNTIME_DIR", async () => {
   await using f = await fixture();
   const r = await startOnTmpfs(f, "ro,size=1m");
   assertEquals(r.code, 73, r.stderr);
   assertEquals(r.stdout, "");
-  assertIncludes(r.stderr, `mitosis: cannot prepare its runtime in ${f.cache}/runtime`);
-  assertIncludes(r.stderr, "set MITOSIS_CACHE_DIR to move it");
+  assertIncludes(r.stderr, `mitosis: cannot prepare its runtime in ${f.runtime}`);
+  assertIncludes(r.stderr, "set MITOSIS_RUNTIME_DIR to move it");
 });
 
-test("a full cache directory fails with an error naming it, and leaves no partial runtime behind", async () => {
+test("a full runtime directory fails with an error naming it, and leaves no partial runtime behind", async () => {
   await using f = await fixture();
   const r = await startOnTmpfs(f, "size=8m");
   assertEquals(r.code, 73, r.stderr);
-  assertIncludes(r.stderr, `mitosis: cannot prepare its runtime in ${f.cache}/runtime: extraction failed`);
-  assertIncludes(r.stderr, "set MITOSIS_CACHE_DIR to move it");
+  assertIncludes(r.stderr, `mitosis: cannot prepare its runtime in ${f.runtime}: extraction failed`);
+  assertIncludes(r.stderr, "set MITOSIS_RUNTIME_DIR to move it");
   // The tmpfs lived in the namespace only; what matters is that the start reported it and published nothing.
-  assertEquals(entries(f.cache), []);
+  assertEquals(entries(f.runtime), []);
 });
 
 test("a damaged executable is refused before anything is extracted", async () => {
@@ -149,8 +149,8 @@ test("a damaged executable is refused before anything is extracted", async () =>
   const bytes = await Deno.readFile(f.cli);
   bytes[bytes.length - 100] ^= 0xff;
   await Deno.writeFile(f.cli, bytes);
-  const r = await run([f.cli, "--version"], { HOME: f.home, MITOSIS_CACHE_DIR: f.cache }, f.dir);
+  const r = await run([f.cli, "--version"], { HOME: f.home, MITOSIS_RUNTIME_DIR: f.runtime }, f.dir);
   assertEquals(r.code, 74, r.stderr);
   assertIncludes(r.stderr, `mitosis: ${f.cli} is damaged`);
-  assertEquals(entries(`${f.cache}/runtime`).filter((n) => DIGEST.test(n) || n.includes(".tmp.")), []);
+  assertEquals(entries(f.runtime).filter((n) => DIGEST.test(n) || n.includes(".tmp.")), []);
 });

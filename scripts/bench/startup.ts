@@ -4,7 +4,7 @@
  * then measures `--help` of each, median of `--runs` (default 10):
  *
  * - the built file with its runtime already extracted (the usual start);
- * - its first start on an empty cache (extraction included; one run);
+ * - its first start with an empty runtime directory (extraction included; one run);
  * - `deno run --allow-all <entry> --help` from this source checkout, with
  *   Deno's caches warm (the baseline: what the repository gives today).
  *
@@ -45,7 +45,7 @@ try {
   const started = performance.now();
   const sizes = await build(`${dir}/dist`);
   const buildSeconds = (performance.now() - started) / 1000;
-  const env = { HOME: `${dir}/home`, PATH: "/usr/bin:/bin", MITOSIS_CACHE_DIR: `${dir}/cache` };
+  const env = { HOME: `${dir}/home`, PATH: "/usr/bin:/bin", MITOSIS_RUNTIME_DIR: `${dir}/runtime` };
   const sourceEnv = { HOME: Deno.env.get("HOME") ?? "/root", PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
   await Deno.mkdir(env.HOME);
   const rows: Record<string, { bytes: number; first_ms: number; cached_ms: number; source_ms: number }> = {};

@@ -5,8 +5,8 @@
 # gzip-compressed tar archive (the payload) holding the Deno runtime, this
 # program's bundled code and the native files it needs. The first start
 # checks the payload's SHA-256 digest and extracts it into
-#   $MITOSIS_CACHE_DIR/runtime/<digest>/   (MITOSIS_CACHE_DIR defaults to
-#   $XDG_CACHE_HOME/mitosis, else $HOME/.cache/mitosis)
+#   $MITOSIS_RUNTIME_DIR/<digest>/   (MITOSIS_RUNTIME_DIR defaults to
+#   $XDG_CACHE_HOME/mitosis/runtime, else $HOME/.cache/mitosis/runtime)
 # under a lock, in a temporary directory renamed into place only once it is
 # complete; later starts find it there and start at once. Needs sh, coreutils,
 # gzip and tar; flock (util-linux) serialises concurrent first starts.
@@ -22,23 +22,22 @@ case $self in
 *) self=$(command -v -- "$self") || { echo "$program: cannot find its own file ($0)" >&2; exit 70; } ;;
 esac
 
-if [ -n "${MITOSIS_CACHE_DIR:-}" ]; then
-  cache=$MITOSIS_CACHE_DIR
+if [ -n "${MITOSIS_RUNTIME_DIR:-}" ]; then
+  runtime=$MITOSIS_RUNTIME_DIR
 elif [ -n "${XDG_CACHE_HOME:-}" ]; then
-  cache=$XDG_CACHE_HOME/mitosis
+  runtime=$XDG_CACHE_HOME/mitosis/runtime
 elif [ -n "${HOME:-}" ]; then
-  cache=$HOME/.cache/mitosis
+  runtime=$HOME/.cache/mitosis/runtime
 else
-  echo "$program: no cache directory for its runtime: set MITOSIS_CACHE_DIR (or HOME)" >&2
+  echo "$program: no directory for its runtime: set MITOSIS_RUNTIME_DIR (or HOME)" >&2
   exit 70
 fi
-runtime=$cache/runtime
 dir=$runtime/$digest
 
 cache_error() {
   echo "$program: cannot prepare its runtime in $1: $2." >&2
-  echo "$program: its runtime needs @SIZE_MB@ MB in a writable directory; set MITOSIS_CACHE_DIR to move it" \
-    "(now $cache)." >&2
+  echo "$program: its runtime needs @SIZE_MB@ MB in a writable directory; set MITOSIS_RUNTIME_DIR to move it" \
+    "(now $runtime)." >&2
   exit 73
 }
 
@@ -48,7 +47,8 @@ extract() {
   if command -v flock >/dev/null 2>&1; then
     lock=$runtime/.$digest.lock
     locked=1
-    { : >>"$lock"; } 2>/dev/null || cache_error "$runtime" "the directory is not writable"
+    # In a subshell: a failed redirection of a special built-in would end this shell.
+    (: >>"$lock") 2>/dev/null || cache_error "$runtime" "the directory is not writable"
     exec 9>>"$lock"
     flock 9 || cache_error "$runtime" "cannot lock $lock"
     # Another start may have finished while this one waited for the lock.
@@ -70,7 +70,10 @@ extract() {
     reason=$(printf '%s' "$reason" | head -n 1 | cut -c 1-200)
     cache_error "$runtime" "extraction failed: ${reason:-tar failed}"
   fi
-  chmod 755 "$tmp" && : >"$tmp/.complete" || { rm -rf "$tmp"; cache_error "$runtime" "the directory is not writable"; }
+  chmod 755 "$tmp" && (: >"$tmp/.complete") 2>/dev/null || {
+    rm -rf "$tmp"
+    cache_error "$runtime" "the directory is not writable"
+  }
   # The rename publishes the runtime atomically; a concurrent start without flock may have won.
   if ! mv -T "$tmp" "$dir" 2>/dev/null; then
     rm -rf "$tmp"
@@ -83,7 +86,7 @@ extract() {
 [ -f "$dir/.complete" ] || extract
 
 @DISPATCH@
-DENO_DIR=${DENO_DIR:-$cache/deno}
+DENO_DIR=${DENO_DIR:-$runtime/deno}
 DENO_NO_UPDATE_CHECK=1
 DENO_NO_PROMPT=1
 export DENO_DIR DENO_NO_UPDATE_CHECK DENO_NO_PROMPT
