@@ -104,7 +104,7 @@ export async function startEmbeddedPostgres(
     user: "postgres",
     password,
     persistent: true,
-    createPostgresUser: true,
+    createPostgresUser: isRoot(),
     onLog: (message: unknown) => log.debug("postgres", { output: String(message).trim() }),
     onError: (message: unknown) => log.debug("postgres", { output: String(message).trim() }),
   });
