@@ -14,6 +14,7 @@ import { test } from "./support/test.ts";
 import { copyExecutables } from "./support/built.ts";
 import { describeProcesses, processesMentioning } from "./support/leftovers.ts";
 import { eventually } from "./support/suites.ts";
+import { WORKER_V8_FLAGS } from "../shared/runtime/installation.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const SCENARIO = new URL("./support/built_scenario.sh", import.meta.url).pathname;
@@ -78,6 +79,16 @@ test("the built files alone, offline, run a suite with hooks on 2 managed worker
     for (const exe of exes) {
       assertTrue(exe.startsWith(`${dir}/home/.cache/mitosis/runtime/`), `${exe} is not in the extracted runtime`);
       assertTrue(!exe.startsWith(REPO), exe);
+    }
+    // The manager ran its workers from its own runtime, with the workers' V8 flags.
+    const spawned = (await readText(`${out}/manager.log`)).split("\n").filter((l) =>
+      l.includes("managed worker spawned")
+    );
+    assertTrue(spawned.length >= 2, "two managed workers spawned");
+    for (const line of spawned) {
+      const args: string[] = JSON.parse(line).args;
+      assertTrue(args[0].startsWith(`${dir}/home/.cache/mitosis/runtime/`), args[0]);
+      assertTrue(args.includes(WORKER_V8_FLAGS) && args.some((a) => a.endsWith("/app/worker.js")), args.join(" "));
     }
     const codes = (await readText(`${out}/exit-codes`)).trim().split("\n").map((line) => line.split(" ")[1]);
     assertEquals(codes, ["0", "0", "0"], await logs());
