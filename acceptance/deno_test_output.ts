@@ -1,0 +1,122 @@
+/**
+ * Reads what `deno test` prints with `NO_COLOR=1`: the file each test came
+ * from (`running N tests from ./tests/x.test.ts`), each top-level test's
+ * `name ... ok (12s)` / `FAILED` / `ignored` line (test output between the
+ * `------- output -------` markers and indented steps are skipped), the
+ * error printed for each failed test, and the final summary line.
+ */
+
+/** One top-level test as reported. */
+export interface TestResult {
+  /** The test file as given to `deno test`, without a leading `./`. */
+  file: string;
+  name: string;
+  status: "ok" | "FAILED" | "ignored";
+  /** Deno's own duration (whole seconds past 1 s), or null when it printed none. */
+  seconds: number | null;
+  /** The first lines of its error, for a failed test. */
+  error?: string;
+}
+
+/** Deno's summary line. */
+export interface TestSummary {
+  ok: boolean;
+  passed: number;
+  failed: number;
+}
+
+/** What one `deno test` run reported. */
+export interface TestRun {
+  results: TestResult[];
+  summary: TestSummary | null;
+}
+
+/** How many lines of a failed test's error the report keeps. */
+const ERROR_LINES = 6;
+
+const RUNNING = /^running \d+ tests? from (?:\.\/)?(.+)$/;
+const RESULT = /^(\S.*) \.\.\. (ok|FAILED|ignored)((?: \([^)]*\))*)$/;
+const SUMMARY = /^(ok|FAILED) \| (\d+) passed.*\| (\d+) failed/;
+const OUTPUT_START = /^------- (?:post-test )?output -------$/;
+const OUTPUT_END = /^----- (?:post-test )?output end -----$/;
+
+/** Seconds from Deno's duration text: "12ms", "3s", "1m 5s" (or "1m5s"); null when there is none. */
+export function parseDuration(text: string): number | null {
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|m|s)\b/g)];
+  if (parts.length === 0) return null;
+  const scale: Record<string, number> = { ms: 0.001, s: 1, m: 60 };
+  return parts.reduce((sum, [, value, unit]) => sum + Number(value) * scale[unit], 0);
+}
+
+/** Parses a whole `deno test` stdout. */
+export function parseDenoTestOutput(text: string): TestRun {
+  const results: TestResult[] = [];
+  let summary: TestSummary | null = null;
+  let file = "";
+  let inOutput = false;
+  let section: "tests" | "errors" | "failures" = "tests";
+  let failing: TestResult | undefined;
+  let errorLines: string[] = [];
+  const closeError = () => {
+    if (failing !== undefined && failing.error === undefined) {
+      failing.error = errorLines.filter((l) => l.trim() !== "").slice(0, ERROR_LINES).join("\n");
+    }
+    failing = undefined;
+    errorLines = [];
+  };
+  for (const line of text.split("\n").map((l) => l.replace(/\r$/, ""))) {
+    if (inOutput) {
+      if (OUTPUT_END.test(line)) inOutput = false;
+      continue;
+    }
+    if (OUTPUT_START.test(line)) {
+      inOutput = true;
+      continue;
+    }
+    const summaryMatch = SUMMARY.exec(line);
+    if (summaryMatch !== null) {
+      closeError();
+      summary = { ok: summaryMatch[1] === "ok", passed: Number(summaryMatch[2]), failed: Number(summaryMatch[3]) };
+      continue;
+    }
+    if (line.trim() === "ERRORS") {
+      section = "errors";
+      continue;
+    }
+    if (line.trim() === "FAILURES") {
+      closeError();
+      section = "failures";
+      continue;
+    }
+    if (section === "errors") {
+      const header = /^(.*) => (?:\.\/)?(.+?):\d+:\d+$/.exec(line);
+      const owner = header === null
+        ? undefined
+        : results.find((r) =>
+          r.name === header[1] && r.file === header[2] && r.status === "FAILED" && r.error === undefined
+        );
+      if (owner !== undefined) {
+        closeError();
+        failing = owner;
+      } else if (failing !== undefined) errorLines.push(line);
+      continue;
+    }
+    if (section !== "tests") continue;
+    const running = RUNNING.exec(line);
+    if (running !== null) {
+      file = running[1];
+      continue;
+    }
+    const result = RESULT.exec(line);
+    if (result !== null) {
+      results.push({
+        file,
+        name: result[1],
+        status: result[2] as TestResult["status"],
+        seconds: parseDuration(result[3]),
+      });
+    }
+  }
+  closeError();
+  return { results, summary };
+}
