@@ -20,6 +20,8 @@ import { workerRoutes } from "./routes/workers.ts";
 import { suiteRoutes } from "./routes/suites.ts";
 import { managerRoutes } from "./routes/managers.ts";
 import { managerWsRoutes } from "./ws/server.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
+import { httpMetrics } from "./metrics/http.ts";
 
 /** Where the local blob store's signed URLs are served; uploads there stream unlimited by `max_request_body`. */
 const BLOBS_MOUNT = "/blobs";
@@ -31,6 +33,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.notFound(notFoundHandler);
   // The existing coordinator allows any origin; browser dashboards rely on it.
   app.use("*", cors());
+  app.use("*", httpMetrics(() => deps.metrics));
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();
@@ -62,6 +65,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/ws/managers", managerWsRoutes(deps));
   app.route("/admin", adminAttachmentRoutes(deps));
   app.route("/admin", adminRoutes(deps));
+  app.route("/metrics", metricsRoutes(deps));
   if (deps.blobs.routes) app.route(BLOBS_MOUNT, deps.blobs.routes);
   return app;
 }

@@ -4,6 +4,7 @@
  * reverse order.
  */
 import { ReportPipeline } from "./reports/pipeline.ts";
+import { CoordinatorMetrics } from "./metrics/registry.ts";
 import { connect, type Sql } from "./db/connect.ts";
 import { type EmbeddedCluster, startEmbeddedPostgres } from "./db/embedded.ts";
 import { migrate } from "./db/migrate.ts";
@@ -127,7 +128,11 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       return stopping;
     };
 
-    const reports = new ReportPipeline(sql, log);
+    const metrics = new CoordinatorMetrics({
+      pools: { main: sql, dispatch: dispatchSql },
+      wsConnections: () => sessions.managerIds().length,
+    });
+    const reports = new ReportPipeline(sql, log, { metrics });
     const app = createApp({
       sql,
       dispatchSql,
@@ -136,6 +141,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       blobs,
       pushes,
       sessions,
+      metrics,
       assigner,
       config,
       log,

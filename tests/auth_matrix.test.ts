@@ -564,6 +564,8 @@ function rows(): Row[] {
       allow: NOBODY, // the site admin too needs the secret logged at start; a wrong one is 403
       target: () => ({ body: { secret: "not-the-secret" } }),
     },
+    // Prometheus metrics: a site admin's token or the configured metrics_token (not held by any caller here).
+    { method: "GET", path: "/metrics", allow: SITE, target: () => ({}) },
     // The local blob store: only signed URLs, never a token.
     {
       method: "GET",

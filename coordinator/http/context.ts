@@ -4,6 +4,7 @@
  * authenticated caller.
  */
 import type { ReportPipeline } from "../reports/pipeline.ts";
+import type { CoordinatorMetrics } from "../metrics/registry.ts";
 import type { Sql } from "../db/connect.ts";
 import type { TokenKeys } from "../auth/tokens.ts";
 import type { BlobStore } from "../storage/blob_store.ts";
@@ -27,6 +28,8 @@ export interface AppDeps {
   dispatchSql: Sql;
   /** Finish, Cancel and Commit reports, applied in batches (group commit). */
   reports: ReportPipeline;
+  /** Prometheus metrics served at `GET /metrics`. */
+  metrics: CoordinatorMetrics;
   keys: TokenKeys;
   /** Artifact and attachment storage (S3 or the local directory store). */
   blobs: BlobStore;

@@ -42,7 +42,7 @@ export interface HeartbeatReply {
 }
 
 /** What a heartbeat needs from the coordinator. */
-export type HeartbeatDeps = Pick<AppDeps, "sql" | "config" | "log" | "pushes" | "assigner">;
+export type HeartbeatDeps = Pick<AppDeps, "sql" | "config" | "log" | "pushes" | "assigner" | "metrics">;
 
 interface Recorded {
   assigned_suite_uuid: string | null;
@@ -83,7 +83,10 @@ export async function recordManagerHeartbeat(
   req: ManagerHeartbeat,
 ): Promise<HeartbeatReply> {
   const state = NodeManagerStateCode[req.state];
-  const row = await storeManagerHeartbeat(deps.sql, manager.id, state, deps.config.manager_heartbeat_timeout);
+  const row = await deps.metrics.timeQuery(
+    "manager_heartbeat",
+    () => storeManagerHeartbeat(deps.sql, manager.id, state, deps.config.manager_heartbeat_timeout),
+  );
   let assigned = row?.assigned_suite_uuid ?? null;
   if (assigned !== null && !await managerServesSuite(deps.sql, manager.id, assigned)) {
     const release = await releaseManagerSuite(deps.sql, manager.id, assigned, null);

@@ -27,6 +27,7 @@ import { isDatabaseUnavailable } from "../db/errors.ts";
 import { applyReports, type CommitItem, type EndItem } from "./batch_sql.ts";
 import { notHeld, type TaskHolder } from "./holder.ts";
 import { removeWorkers, WorkerStateCode } from "../workers/store.ts";
+import type { CoordinatorMetrics } from "../metrics/registry.ts";
 
 /** Batching limits. */
 export interface PipelineOptions {
@@ -34,6 +35,8 @@ export interface PipelineOptions {
   maxBatch?: number;
   /** Batches written at once (default 2). */
   maxInFlight?: number;
+  /** Records each batch's size and latency, and the batch statement's. */
+  metrics?: CoordinatorMetrics;
 }
 
 type Pending =
@@ -51,6 +54,7 @@ export class ReportPipeline {
   readonly #log: Logger;
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
+  readonly #metrics: CoordinatorMetrics | undefined;
   #queue: Pending[] = [];
   #inFlight = 0;
   #scheduled = false;
@@ -63,6 +67,7 @@ export class ReportPipeline {
     this.#log = log;
     this.#maxBatch = options.maxBatch ?? 512;
     this.#maxInFlight = options.maxInFlight ?? 2;
+    this.#metrics = options.metrics;
   }
 
   /** `Finish` (or `Cancel`): the task's process ended (or was cancelled). Rejects with 404 when not held. */
@@ -158,7 +163,10 @@ export class ReportPipeline {
 
   /** Applies a batch in one statement, then answers each report. Throws when the statement fails. */
   async #apply(batch: Pending[]): Promise<void> {
-    const applied = await applyReports(this.#sql, batch);
+    const startedAt = performance.now();
+    const applied = this.#metrics === undefined
+      ? await applyReports(this.#sql, batch)
+      : await this.#metrics.timeQuery("report_batch", () => applyReports(this.#sql, batch));
     const leaving: number[] = [];
     const uuids: string[] = [];
     for (const [idx, row] of applied) {
@@ -173,6 +181,7 @@ export class ReportPipeline {
       else if (item.kind === "end") item.done.resolve();
       else item.done.resolve(row.uuid ?? "");
     });
+    this.#metrics?.reportBatch(batch.length, startedAt);
   }
 
   /** Removes the gracefully stopping workers that just committed their last task. */

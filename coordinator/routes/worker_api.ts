@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppDeps, AppEnv } from "../http/context.ts";
+import type { AppDeps, AppEnv, AuthWorker } from "../http/context.ts";
 import { param, readJson } from "../http/validate.ts";
 import { requireUser, requireWorker, WORKER_TOKEN_SIGNATURE } from "../auth/middleware.ts";
 import { parseDuration } from "../../shared/config/duration.ts";
@@ -23,11 +23,40 @@ import { artifactKey, getArtifact } from "../artifacts/store.ts";
 import { downloadUrlTtlSec } from "../storage/blob_store.ts";
 import { attachmentStorageKey, getAttachment } from "../attachments/store.ts";
 import { AttachmentKeySchema } from "../../shared/wire/storage.ts";
+import { ApiError } from "../../shared/errors.ts";
+import { reportOp } from "../metrics/registry.ts";
 
 const UuidSchema = z.uuid();
 
 /** The worker behind a worker token, as a reader of tasks. */
 const runner = (id: number): Runner => ({ kind: "worker", id });
+
+/**
+ * Applies an independent worker's report on a task it holds; resolves to
+ * the upload URL (null for other reports). Refusals throw `ApiError`s.
+ */
+async function applyWorkerReport(
+  deps: AppDeps,
+  w: AuthWorker,
+  req: z.output<typeof ReportTaskReqSchema>,
+): Promise<string | null> {
+  const holder: TaskHolder = { kind: "worker", id: w.id, uuid: w.uuid };
+  const op = req.op;
+  if (op === "Finish" || op === "Cancel") {
+    await deps.reports.end(holder, req.id, op === "Cancel");
+    return null;
+  }
+  if ("Upload" in op) {
+    return await reportUpload(deps.sql, deps.blobs, holder, req.id, op.Upload.content_type, op.Upload.content_length);
+  }
+  if ("Submit" in op) {
+    const uuid = await reportSubmit(deps.sql, holder, req.id, op.Submit);
+    deps.log.info("downstream task submitted", { task_uuid: uuid, worker: w.uuid });
+    return null;
+  }
+  await deps.reports.commit(holder, req.id, op.Commit);
+  return null;
+}
 
 /** Routes of the worker API, mounted at `/workers`. */
 export function workerApiRoutes(deps: AppDeps): Hono<AppEnv> {
@@ -57,49 +86,39 @@ export function workerApiRoutes(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.post("/heartbeat", worker, async (c) => {
-    await touchWorker(deps.sql, c.var.worker.id);
+    await deps.metrics.timeQuery("worker_heartbeat", () => touchWorker(deps.sql, c.var.worker.id));
     return c.body(null, 200);
   });
 
   app.get("/tasks", worker, async (c) => {
+    const startedAt = performance.now();
     const w = c.var.worker;
     if (w.state === WorkerStateCode.GracefulShutdown) return c.json(null);
-    const task = await claimTaskForWorker(deps.dispatchSql, w.id, w.tags);
+    const task = await deps.metrics.timeQuery(
+      "claim_worker_task",
+      () => claimTaskForWorker(deps.dispatchSql, w.id, w.tags),
+    );
     if (task === null) {
       await touchWorker(deps.sql, w.id);
+      deps.metrics.claimed("worker", 0, startedAt);
       return c.json(null);
     }
+    deps.metrics.claimed("worker", 1, startedAt);
     deps.log.info("task dispatched", { task_uuid: task.uuid, worker: w.uuid });
     return c.json(workerTask(task));
   });
 
   app.post("/tasks", worker, async (c) => {
     const req = await readJson(c, ReportTaskReqSchema);
-    const w = c.var.worker;
-    const holder: TaskHolder = { kind: "worker", id: w.id, uuid: w.uuid };
-    const op = req.op;
-    if (op === "Finish" || op === "Cancel") {
-      await deps.reports.end(holder, req.id, op === "Cancel");
-      return c.json({ url: null });
-    }
-    if ("Upload" in op) {
-      const url = await reportUpload(
-        deps.sql,
-        deps.blobs,
-        holder,
-        req.id,
-        op.Upload.content_type,
-        op.Upload.content_length,
-      );
+    const op = reportOp(req.op);
+    try {
+      const url = await applyWorkerReport(deps, c.var.worker, req);
+      deps.metrics.report(op, "accepted");
       return c.json({ url });
+    } catch (error) {
+      deps.metrics.report(op, error instanceof ApiError ? "refused" : "failed");
+      throw error;
     }
-    if ("Submit" in op) {
-      const uuid = await reportSubmit(deps.sql, holder, req.id, op.Submit);
-      deps.log.info("downstream task submitted", { task_uuid: uuid, worker: w.uuid });
-      return c.json({ url: null });
-    }
-    await deps.reports.commit(holder, req.id, op.Commit);
-    return c.json({ url: null });
   });
 
   app.get("/tasks/:uuid", worker, async (c) => {

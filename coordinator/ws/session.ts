@@ -57,6 +57,7 @@ export class ManagerConnection implements ManagerSession {
 
   send(message: CoordinatorMessage): boolean {
     if (this.#socket.readyState !== OPEN) return false;
+    this.#ctx.deps.metrics.wsMessage("sent", message.type);
     try {
       this.#socket.send(JSON.stringify(message));
       return true;
@@ -77,6 +78,7 @@ export class ManagerConnection implements ManagerSession {
   /** Handles one received frame (text or binary, as delivered). Never throws. */
   receive(data: unknown): void {
     const decoded = decodeManagerFrame(data);
+    this.#ctx.deps.metrics.wsMessage("received", decoded.ok ? decoded.message.type : "invalid");
     if (!decoded.ok) {
       this.#ctx.log.info("unusable frame from manager", { request_id: decoded.request_id, error: decoded.msg });
       this.send({ type: "Error", request_id: decoded.request_id, msg: decoded.msg });

@@ -13,6 +13,7 @@ import type { TaskHolder } from "../reports/holder.ts";
 import { isDatabaseUnavailable, isDataException } from "../db/errors.ts";
 import { workerTask } from "../workers/task_view.ts";
 import { ack, type ManagerMessageOf, type ManagerRequestContext, type Reply } from "./context.ts";
+import { reportOp } from "../metrics/registry.ts";
 
 /** A claimed suite task as a manager receives it: as a worker would, plus its attempt and suite. */
 function managedTask(task: ClaimedSuiteTask, suiteUuid: string): ManagedTask {
@@ -26,7 +27,11 @@ function managedTask(task: ClaimedSuiteTask, suiteUuid: string): ManagedTask {
  * manager's next heartbeat reconciles (SuiteReclaimed or SuiteAssigned).
  */
 export async function fetchTasks(ctx: ManagerRequestContext, msg: ManagerMessageOf<"FetchTask">): Promise<Reply> {
-  const claim = await claimSuiteTasks(ctx.deps.dispatchSql, ctx.manager.id, msg.suite_uuid ?? null, msg.max_count);
+  const startedAt = performance.now();
+  const claim = await ctx.deps.metrics.timeQuery(
+    "claim_suite_tasks",
+    () => claimSuiteTasks(ctx.deps.dispatchSql, ctx.manager.id, msg.suite_uuid ?? null, msg.max_count),
+  );
   const suiteUuid = claim.suite_uuid;
   const tasks = suiteUuid === null ? [] : claim.tasks.map((t) => managedTask(t, suiteUuid));
   if (tasks.length > 0) {
@@ -36,6 +41,7 @@ export async function fetchTasks(ctx: ManagerRequestContext, msg: ManagerMessage
       task_uuids: tasks.map((t) => t.uuid),
     });
   }
+  ctx.deps.metrics.claimed("manager", tasks.length, startedAt);
   return {
     type: "TaskAvailable",
     request_id: msg.request_id,
@@ -91,8 +97,11 @@ async function applyReport(ctx: ManagerRequestContext, item: ValidTaskReportItem
       const uuid = await reportSubmit(deps.sql, holder, item.task_id, op.Submit);
       ctx.log.info("downstream task submitted", { task_uuid: uuid, upstream_task_id: item.task_id });
     }
+    deps.metrics.report(reportOp(op), "accepted");
     return { success: true, url, error: null };
   } catch (error) {
+    const refused = error instanceof ApiError || isDataException(error);
+    deps.metrics.report(reportOp(op), refused ? "refused" : "failed");
     if (!(error instanceof ApiError)) throw error;
     ctx.log.info("task report refused", {
       task_id: item.task_id,

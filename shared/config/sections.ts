@@ -51,6 +51,9 @@ export const coordinatorFields = {
   shutdown_secret: field.optionalString("secret for POST /admin/shutdown; random (and logged) when unset", {
     secret: true,
   }),
+  metrics_token: field.optionalString("bearer token that may read GET /metrics (site admins' tokens may too)", {
+    secret: true,
+  }),
   log_level: field.logLevel(),
 };
 
