@@ -28,7 +28,10 @@ export interface ManagerRow {
   max_workers: number;
   token_signature: number;
   token_expires_at: Date;
+  /** A shutdown is pending: asked for, and no manager process sent it has exited yet. */
   shutdown_requested: boolean;
+  /** The pending shutdown is Force (one request of several was enough). */
+  shutdown_force: boolean;
   created_at: Date;
   updated_at: Date;
 }
@@ -121,9 +124,26 @@ export async function removeManagerGroups(db: Db, managerId: number, groupNames:
   return result.count;
 }
 
-/** Marks a manager as asked to shut down. */
-export async function markShutdownRequested(db: Db, managerId: number): Promise<void> {
-  await db`UPDATE node_managers SET shutdown_requested = true, updated_at = now() WHERE id = ${managerId}`;
+/** Records a pending shutdown of a manager; a Force request stays Force when a Graceful one follows. */
+export async function markShutdownRequested(db: Db, managerId: number, force: boolean): Promise<void> {
+  await db`
+    UPDATE node_managers SET shutdown_requested = true, shutdown_force = shutdown_force OR ${force}, updated_at = now()
+    WHERE id = ${managerId}`;
+}
+
+/** The manager's pending shutdown (`force`: stop at once), or null when none is pending. */
+export async function pendingShutdown(db: Db, managerId: number): Promise<{ force: boolean } | null> {
+  const [row] = await db<{ force: boolean }[]>`
+    SELECT shutdown_force AS force FROM node_managers WHERE id = ${managerId} AND shutdown_requested`;
+  return row ?? null;
+}
+
+/** Ends a manager's pending shutdown (it stopped as asked); returns false when none was pending. */
+export async function clearShutdownRequest(db: Db, managerId: number): Promise<boolean> {
+  const result = await db`
+    UPDATE node_managers SET shutdown_requested = false, shutdown_force = false, updated_at = now()
+    WHERE id = ${managerId} AND shutdown_requested`;
+  return result.count === 1;
 }
 
 /**

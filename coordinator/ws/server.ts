@@ -7,7 +7,10 @@
  * connection is registered in the session registry (a newer connection of
  * the same manager replaces and closes the older one) and unregistered when
  * it closes; the manager keeps its suite assignment until its heartbeat
- * times out, so a quick reconnect resumes where it left off.
+ * times out, so a quick reconnect resumes where it left off. A pending
+ * shutdown request is sent to each new session once its first frame
+ * arrived, and a session that was sent one and is closed by the exiting
+ * manager ends it (`managers/shutdown.ts`).
  *
  * Frames up to `MAX_MANAGER_FRAME_BYTES` are handled; larger ones get an
  * `Error` reply, except beyond Deno's own 64 MiB message limit, where the
@@ -24,6 +27,7 @@ import type { AppDeps, AppEnv } from "../http/context.ts";
 import { authenticateManager } from "../auth/middleware.ts";
 import { badRequest } from "../../shared/errors.ts";
 import { ManagerConnection } from "./session.ts";
+import { deliverPendingShutdown, sessionClosed } from "../managers/shutdown.ts";
 
 /**
  * Deno's `idleTimeout` (seconds) for a ping interval: Deno pings after half
@@ -43,6 +47,7 @@ export function managerWsRoutes(deps: AppDeps): Hono<AppEnv> {
     }
     const log = deps.log.child({ manager: manager.uuid });
     let session: ManagerConnection | undefined;
+    let spoke = false;
     return await upgradeWebSocket(c, {
       onOpen: (_event, ws) => {
         const socket = ws.raw;
@@ -51,11 +56,23 @@ export function managerWsRoutes(deps: AppDeps): Hono<AppEnv> {
         deps.sessions.add(session);
         log.info("manager connected", { remote: remoteAddress(c.env) });
       },
-      onMessage: (event) => session?.receive(event.data),
+      onMessage: (event) => {
+        if (session === undefined) return;
+        session.receive(event.data);
+        if (spoke) return;
+        // After its first frame, not on open: a frame sent at once may reach the manager before it listens.
+        spoke = true;
+        void deliverPendingShutdown(deps, session, log).catch((error) =>
+          log.error("reading the manager's pending shutdown failed", { error })
+        );
+      },
       onClose: (event) => {
         if (session === undefined) return;
         deps.sessions.remove(session);
         log.info("manager disconnected", { code: event.code, reason: event.reason, in_flight: session.inFlight });
+        void sessionClosed(deps, session, event.code, log).catch((error) =>
+          log.error("ending the manager's shutdown request failed", { error })
+        );
       },
       onError: (event) => {
         log.warn("manager WebSocket error", { error: event instanceof ErrorEvent ? event.message : event.type });

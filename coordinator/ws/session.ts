@@ -43,6 +43,7 @@ export class ManagerConnection implements ManagerSession {
   readonly #ctx: ManagerRequestContext;
   readonly #taskChains = new Map<number, Promise<void>>();
   #inFlight = 0;
+  #shutdownSent = false;
 
   constructor(deps: AppDeps, manager: AuthManager, socket: SessionSocket, log: Logger) {
     this.managerId = manager.id;
@@ -55,11 +56,17 @@ export class ManagerConnection implements ManagerSession {
     return this.#inFlight;
   }
 
+  /** True once a `Shutdown` was written to this connection (its normal close then ends the shutdown request). */
+  get shutdownSent(): boolean {
+    return this.#shutdownSent;
+  }
+
   send(message: CoordinatorMessage): boolean {
     if (this.#socket.readyState !== OPEN) return false;
     this.#ctx.deps.metrics.wsMessage("sent", message.type);
     try {
       this.#socket.send(JSON.stringify(message));
+      if (message.type === "Shutdown") this.#shutdownSent = true;
       return true;
     } catch (error) {
       this.#ctx.log.debug("send on a closing WebSocket failed", { type: message.type, error });

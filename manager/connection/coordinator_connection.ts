@@ -34,6 +34,7 @@ import {
   type CoordinatorMessage,
   CoordinatorMessageSchema,
   type CoordinatorPush,
+  MANAGER_EXIT_CLOSE_CODE,
   type ManagerMessage,
 } from "../../shared/wire/manager_ws.ts";
 import type { Logger } from "../../shared/log/logger.ts";
@@ -259,7 +260,7 @@ export class CoordinatorConnection {
       const socket = this.#socket;
       if (socket !== null) {
         try {
-          socket.close(1000, "manager exiting");
+          socket.close(MANAGER_EXIT_CLOSE_CODE, "manager exiting");
         } catch (error) {
           this.#log.debug("closing the WebSocket failed", { error });
         }

@@ -209,5 +209,12 @@ export type CoordinatorPush = Extract<
   { type: "SuiteAssigned" | "CancelTask" | "CancelSuite" | "SuiteReclaimed" | "ConfigUpdate" | "Shutdown" }
 >;
 
+/**
+ * The WebSocket close code a manager closes its connection with when it
+ * exits (and only then): after a `Shutdown`, it tells the coordinator that
+ * the manager stopped as asked, so the request is done.
+ */
+export const MANAGER_EXIT_CLOSE_CODE = 1000;
+
 /** Largest accepted WebSocket frame (bytes); larger frames get an `Error` reply. */
 export const MAX_MANAGER_FRAME_BYTES = 1 << 20;

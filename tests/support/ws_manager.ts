@@ -254,10 +254,14 @@ export class WsManager implements AsyncDisposable {
     });
   }
 
-  /** Closes the socket and waits for the close; throws if a frame broke the protocol. */
-  async close(): Promise<void> {
+  /**
+   * Closes the socket with `code` (default 1000, as a manager that exits;
+   * 4001 as one that drops a connection to make a new one) and waits for the
+   * close; throws if a frame broke the protocol.
+   */
+  async close(code = 1000): Promise<void> {
     if (this.#socket.readyState === WebSocket.CONNECTING || this.#socket.readyState === WebSocket.OPEN) {
-      this.#socket.close(1000, "test done");
+      this.#socket.close(code, code === 1000 ? "test done" : "dropped by the test");
     }
     await this.closed;
     if (this.protocolErrors.length > 0) throw new Error(`protocol errors: ${this.protocolErrors.join("\n")}`);
