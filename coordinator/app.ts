@@ -1,12 +1,14 @@
 /**
  * Composes the coordinator's HTTP application from one router per resource,
- * with the shared `{"msg"}` error mapping, the URL text check and the
- * request body limits (the local blob store's signed uploads excepted).
+ * with the shared `{"msg"}` error mapping, a bound on waits for an
+ * unreachable database (503), the URL text check and the request body
+ * limits (the local blob store's signed uploads excepted from both).
  */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { AppDeps, AppEnv } from "./http/context.ts";
 import { errorHandler, notFoundHandler } from "./http/errors.ts";
+import { databaseDeadline } from "./http/database_deadline.ts";
 import { bodyLimits } from "./http/body_limits.ts";
 import { rejectUnstorableUrl } from "./http/url_text.ts";
 import { sessionRoutes } from "./routes/session.ts";
@@ -29,7 +31,7 @@ const BLOBS_MOUNT = "/blobs";
 /** Builds the Hono application serving the REST API. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.onError(errorHandler(deps.log));
+  app.onError(errorHandler(deps.log, deps.database));
   app.notFound(notFoundHandler);
   // The existing coordinator allows any origin; browser dashboards rely on it.
   app.use("*", cors());
@@ -44,6 +46,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       ms: Math.round((performance.now() - started) * 10) / 10,
     });
   });
+  app.use("*", databaseDeadline(deps.database, (c) => c.req.path.startsWith(`${BLOBS_MOUNT}/`)));
   app.use("*", rejectUnstorableUrl());
   app.use(
     "*",

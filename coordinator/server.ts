@@ -6,6 +6,7 @@
 import { ReportPipeline } from "./reports/pipeline.ts";
 import { CoordinatorMetrics } from "./metrics/registry.ts";
 import { connect, type Sql } from "./db/connect.ts";
+import { DatabaseAvailability } from "./db/availability.ts";
 import { type EmbeddedCluster, startEmbeddedPostgres } from "./db/embedded.ts";
 import { migrate } from "./db/migrate.ts";
 import { loadTokenKeys } from "./auth/tokens.ts";
@@ -74,6 +75,14 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
   }
   const sql = connect(dbUrl);
   const dispatchSql = connect(dbUrl, { max: 4, asyncCommit: true });
+  // Probes of the database's reachability, on a connection of their own (not queued behind busy pools).
+  const probeSql = connect(dbUrl, { max: 1, connectTimeoutS: 3, applicationName: "mitosis-coordinator-probe" });
+  const database = new DatabaseAvailability({
+    probe: async () => (await probeSql<{ now: Date }[]>`SELECT now()`)[0].now,
+    log,
+  });
+  const closePools = (timeout: number) =>
+    Promise.all([sql.end({ timeout }), dispatchSql.end({ timeout }), probeSql.end({ timeout })]);
   try {
     await migrate(sql, log);
     const keys = await loadTokenKeys(
@@ -105,6 +114,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       pushes,
       log,
       leaseMs: config.manager_heartbeat_timeout,
+      database,
     });
     const shutdownSecret = config.shutdown_secret ?? randomSecret();
     if (config.shutdown_secret === undefined) log.warn("shutdown secret generated", { secret: shutdownSecret });
@@ -120,7 +130,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         await pushes.stop();
         await server.shutdown();
         await reports.drain();
-        await Promise.all([sql.end({ timeout: 5 }), dispatchSql.end({ timeout: 5 })]);
+        await database.stop();
+        await closePools(5);
         if (cluster) await cluster.stop();
         log.info("coordinator stopped");
         resolveFinished();
@@ -143,6 +154,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       sessions,
       metrics,
       assigner,
+      database,
       config,
       log,
       shutdownSecret,
@@ -156,14 +168,20 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     );
     const boundPort = await listening;
     // Heartbeat clocks start now (database time), not at the last heartbeat written before an outage: managers
-    // and workers get a full timeout to reconnect, and the results they report meanwhile are accepted.
-    const [{ now: clockStart }] = await sql<{ now: Date }[]>`SELECT now()`;
+    // and workers get a full timeout to reconnect, and the results they report meanwhile are accepted. They
+    // stop during a database outage (heartbeats fail then) and start again when it ends.
+    const [{ now: startedAt }] = await sql<{ now: Date }[]>`SELECT now()`;
+    const clockStart = () => {
+      if (!database.reachable) return null;
+      const resumedAt = database.resumedAt;
+      return resumedAt !== null && resumedAt > startedAt ? resumedAt : startedAt;
+    };
     const services = [
-      startWorkerReaper(sql, config.heartbeat_timeout, log, clockStart),
-      startSuiteAutoClose(sql, { idleMs: config.suite_auto_close }, log),
+      startWorkerReaper(sql, config.heartbeat_timeout, log, clockStart, database),
+      startSuiteAutoClose(sql, { idleMs: config.suite_auto_close }, log, database),
       assigner,
-      startManagerReaper(sql, config.manager_heartbeat_timeout, log, clockStart, () => assigner.kick()),
-      startCancelledSuiteSweeper(sql, 5_000, log),
+      startManagerReaper(sql, config.manager_heartbeat_timeout, log, clockStart, () => assigner.kick(), database),
+      startCancelledSuiteSweeper(sql, 5_000, log, database),
     ];
     const shownHost = hostname.includes(":") ? `[${hostname}]` : hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
     const url = `http://${shownHost}:${boundPort}`;
@@ -171,7 +189,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     log.info("coordinator listening", { url, bind: config.bind });
     return { url, port: boundPort, sql, shutdownSecret, finished, stop, killSync: () => cluster?.killSync() };
   } catch (error) {
-    await Promise.all([sql.end({ timeout: 1 }), dispatchSql.end({ timeout: 1 })]);
+    await database.stop();
+    await closePools(1);
     if (cluster) await cluster.stop();
     throw error;
   }

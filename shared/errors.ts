@@ -30,6 +30,21 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * What the coordinator answers (503 `{"msg"}` over HTTP, in `Error` and
+ * report results over the manager WebSocket) when PostgreSQL is unreachable:
+ * a passing condition, so the request may be sent again.
+ */
+export const DATABASE_UNAVAILABLE_MESSAGE = "the database is unavailable; retry shortly";
+
+/**
+ * The 503 `{"msg"}` of a request the coordinator stopped waiting for because
+ * the database stopped answering: what it had sent may still take effect
+ * once the database is back (a retried submission may then exist twice).
+ */
+export const DATABASE_NO_ANSWER_MESSAGE =
+  "the database did not answer in time; retry shortly (the request may still take effect)";
+
 /** 400: the request is malformed or violates the schema. */
 export const badRequest = (msg: string): ApiError => new ApiError("BadRequest", msg);
 /** 401: missing, invalid, expired or rotated credentials. */

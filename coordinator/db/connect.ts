@@ -21,6 +21,10 @@ export interface PoolOptions {
    * task to Ready, and delivery is at-least-once anyway).
    */
   asyncCommit?: boolean;
+  /** Longest wait for a new connection to be ready, in seconds (default 30). */
+  connectTimeoutS?: number;
+  /** `application_name` of its connections (default `mitosis-coordinator`, `-dispatch` with `asyncCommit`). */
+  applicationName?: string;
 }
 
 let driverGuardInstalled = false;
@@ -53,12 +57,26 @@ function guardDriverWriteAfterClose(): void {
   });
 }
 
+/**
+ * Delay (seconds) before a pool connection that failed tries to connect
+ * again: 50 ms doubling to 1 s, at 50–100 % (postgres.js's own grows to
+ * 20 s, which would keep the coordinator waiting long after a database
+ * outage ends).
+ */
+export function reconnectDelayS(retries: number): number {
+  return Math.min(0.05 * 2 ** retries, 1) * (0.5 + Math.random() / 2);
+}
+
 /** Opens a pool on `url`. Notices are dropped; bigint columns come back as numbers. */
 export function connect(url: string, options: PoolOptions | number = {}): Sql {
   guardDriverWriteAfterClose();
-  const { max = 10, asyncCommit = false } = typeof options === "number" ? { max: options } : options;
+  const { max = 10, asyncCommit = false, connectTimeoutS = 30, applicationName } = typeof options === "number"
+    ? { max: options }
+    : options;
   return postgres(url, {
     max,
+    connect_timeout: connectTimeoutS,
+    backoff: reconnectDelayS,
     onnotice: () => {},
     types: {
       // int8 (ids, counters, byte sizes) fits a JS number in every Mitosis use.
@@ -66,7 +84,7 @@ export function connect(url: string, options: PoolOptions | number = {}): Sql {
     },
     transform: { undefined: null },
     connection: {
-      application_name: asyncCommit ? "mitosis-coordinator-dispatch" : "mitosis-coordinator",
+      application_name: applicationName ?? (asyncCommit ? "mitosis-coordinator-dispatch" : "mitosis-coordinator"),
       ...(asyncCommit ? { synchronous_commit: "off" } : {}),
     },
   });

@@ -14,27 +14,54 @@ export function isCancelledSuite(error: unknown): error is postgres.PostgresErro
   return error instanceof postgres.PostgresError && error.code === CANCELLED_SUITE_SQLSTATE;
 }
 
-/** Error codes postgres.js and the socket layer give a lost or refused database connection. */
+/** Code of `DatabaseUnavailableError`. */
+export const DATABASE_UNAVAILABLE_CODE = "DATABASE_UNAVAILABLE";
+
+/**
+ * The database did not answer in time and a probe found it unreachable
+ * (see `availability.ts`): the work waiting on it was given up.
+ */
+export class DatabaseUnavailableError extends Error {
+  readonly code = DATABASE_UNAVAILABLE_CODE;
+  constructor(message: string) {
+    super(message);
+    this.name = "DatabaseUnavailableError";
+  }
+}
+
+/** Error codes postgres.js and the socket layer give a lost, refused or unanswered database connection. */
 const CONNECTION_LOST_CODES = new Set([
+  DATABASE_UNAVAILABLE_CODE,
   "CONNECTION_CLOSED",
   "CONNECTION_ENDED",
   "CONNECTION_DESTROYED",
   "CONNECT_TIMEOUT",
   "ECONNREFUSED",
   "ECONNRESET",
+  "ECONNABORTED",
   "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTCONN",
+  "ERR_SOCKET_CLOSED",
+  "ERR_STREAM_DESTROYED",
+  "ERR_STREAM_WRITE_AFTER_END",
 ]);
 
 /**
  * True when the database could not be reached or dropped the connection
- * (SQLSTATE class 08, or 57P01–57P03: terminated, shutting down, starting
- * up; or a socket-level loss): a transient condition, answered 503 so the
- * caller retries, never a 500.
+ * (SQLSTATE class 08; 57P01–57P03: terminated, shutting down, starting up;
+ * 53300: too many connections; a socket-level loss or a connection attempt
+ * that timed out; or `DatabaseUnavailableError`): a transient condition,
+ * answered 503 so the caller retries, never a 500.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== "string") return false;
-  if (error instanceof postgres.PostgresError) return code.startsWith("08") || /^57P0[123]$/.test(code);
+  if (error instanceof postgres.PostgresError) {
+    return code.startsWith("08") || /^57P0[123]$/.test(code) || code === "53300";
+  }
   return CONNECTION_LOST_CODES.has(code);
 }
 

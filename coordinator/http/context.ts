@@ -3,6 +3,7 @@
  * configuration and logger, plus the Hono environment type carrying the
  * authenticated caller.
  */
+import type { DatabaseAvailability } from "../db/availability.ts";
 import type { ReportPipeline } from "../reports/pipeline.ts";
 import type { CoordinatorMetrics } from "../metrics/registry.ts";
 import type { Sql } from "../db/connect.ts";
@@ -39,6 +40,8 @@ export interface AppDeps {
   assigner: SuiteAssigner;
   /** Node-manager WebSocket sessions open on this coordinator. */
   sessions: SessionRegistry;
+  /** Whether PostgreSQL is reachable: bounds waits on it and logs its outages once. */
+  database: DatabaseAvailability;
   config: CoordinatorConfig;
   log: Logger;
   /** Secret that `POST /admin/shutdown` must present. */

@@ -8,6 +8,7 @@ import type { Sql } from "../db/connect.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import { archiveWaitingTasks, cancelledSuitesWithWaitingTasks } from "../suites/store.ts";
 import { type Service, startService } from "./service.ts";
+import type { DatabaseAvailability } from "../db/availability.ts";
 
 const BATCH = 100;
 
@@ -25,8 +26,19 @@ export async function sweepCancelledSuitesOnce(sql: Sql, log: Logger): Promise<n
 }
 
 /** Starts the sweeper (every `intervalMs`). */
-export function startCancelledSuiteSweeper(sql: Sql, intervalMs: number, log: Logger): Service {
-  return startService("cancelled-suite-sweeper", intervalMs, async () => {
-    await sweepCancelledSuitesOnce(sql, log);
-  }, log);
+export function startCancelledSuiteSweeper(
+  sql: Sql,
+  intervalMs: number,
+  log: Logger,
+  database?: DatabaseAvailability,
+): Service {
+  return startService(
+    "cancelled-suite-sweeper",
+    intervalMs,
+    async () => {
+      await sweepCancelledSuitesOnce(sql, log);
+    },
+    log,
+    database,
+  );
 }

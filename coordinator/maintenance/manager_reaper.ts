@@ -8,13 +8,17 @@
  * gone (a claim that raced with the reaper). After a pass that freed work,
  * `onReleased` kicks suite assignment so other managers take over.
  * Silence is counted from `clockStart` at the earliest (this coordinator's
- * start), so managers get a full timeout to reach a restarted coordinator.
+ * start, or the end of its last database outage), so managers get a full
+ * timeout to reach a restarted coordinator, or to heartbeat again once the
+ * database is back. While the database is out (`clockStart` gives null) no
+ * manager is reaped.
  */
 import type { Sql } from "../db/connect.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import { backToReady, isHeld } from "../scheduler/held_tasks.ts";
 import { NodeManagerStateCode } from "../../shared/wire/managers.ts";
 import { intervalFor, type Service, startService } from "./service.ts";
+import type { DatabaseAvailability } from "../db/availability.ts";
 
 const BATCH = 500;
 
@@ -101,16 +105,28 @@ export async function reapManagersOnce(
   return { reaped, rescued };
 }
 
-/** Starts the reaper service; `onReleased` runs after a pass that released suites or tasks. */
+/**
+ * Starts the reaper service; `clockStart` is read at each pass (null: skip
+ * it), and `onReleased` runs after a pass that released suites or tasks.
+ */
 export function startManagerReaper(
   sql: Sql,
   timeoutMs: number,
   log: Logger,
-  clockStart: Date,
+  clockStart: () => Date | null,
   onReleased: () => void,
+  database?: DatabaseAvailability,
 ): Service {
-  return startService("manager-reaper", intervalFor(timeoutMs), async () => {
-    const pass = await reapManagersOnce(sql, timeoutMs, log, clockStart);
-    if (pass.reaped.length > 0 || pass.rescued > 0) onReleased();
-  }, log);
+  return startService(
+    "manager-reaper",
+    intervalFor(timeoutMs),
+    async () => {
+      const start = clockStart();
+      if (start === null) return;
+      const pass = await reapManagersOnce(sql, timeoutMs, log, start);
+      if (pass.reaped.length > 0 || pass.rescued > 0) onReleased();
+    },
+    log,
+    database,
+  );
 }

@@ -3,8 +3,11 @@
  * services: `runOnce` on a ticker, errors logged with context and the loop
  * going on, a clean `stop()` that waits for the current run. Every
  * coordinator runs them; each run's SQL is safe to execute concurrently.
+ * A run failing because the database is unreachable is reported to the
+ * availability tracker (which logs the outage once), not logged each time.
  */
 import type { Logger } from "../../shared/log/logger.ts";
+import type { DatabaseAvailability } from "../db/availability.ts";
 
 /** A started service. */
 export interface Service {
@@ -21,12 +24,16 @@ export function startService(
   intervalMs: number,
   runOnce: () => Promise<void>,
   log: Logger,
+  database?: DatabaseAvailability,
 ): Service {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
   const run = () => {
-    running = runOnce().catch((error) => log.error("maintenance run failed", { service: name, error }));
+    running = runOnce().catch((error) => {
+      if (database?.failed(error, { service: name })) return;
+      log.error("maintenance run failed", { service: name, error });
+    });
     return running;
   };
   const schedule = () => {

@@ -9,6 +9,7 @@ import type { Logger } from "../../shared/log/logger.ts";
 import { autoCloseIdleSuites } from "../suites/store.ts";
 import { formatTimestamp } from "../../shared/time.ts";
 import { intervalFor, type Service, startService } from "./service.ts";
+import type { DatabaseAvailability } from "../db/availability.ts";
 
 /** Settings of the auto-closer. */
 export interface SuiteAutoCloseConfig {
@@ -50,8 +51,19 @@ export async function autoCloseSuitesOnce(sql: Sql, config: SuiteAutoCloseConfig
 }
 
 /** Starts the auto-closer, running a pass every quarter of `idleMs` (within [100 ms, 30 s]). */
-export function startSuiteAutoClose(sql: Sql, config: SuiteAutoCloseConfig, log: Logger): Service {
-  return startService("suite-auto-close", intervalFor(config.idleMs), async () => {
-    await autoCloseSuitesOnce(sql, config, log);
-  }, log);
+export function startSuiteAutoClose(
+  sql: Sql,
+  config: SuiteAutoCloseConfig,
+  log: Logger,
+  database?: DatabaseAvailability,
+): Service {
+  return startService(
+    "suite-auto-close",
+    intervalFor(config.idleMs),
+    async () => {
+      await autoCloseSuitesOnce(sql, config, log);
+    },
+    log,
+    database,
+  );
 }

@@ -2,14 +2,17 @@
  * Removes independent workers silent for longer than `heartbeat_timeout`
  * and returns their tasks to Ready, in batches; also rescues tasks left
  * assigned to a worker row that no longer exists. Silence is counted from
- * `clockStart` at the earliest (this coordinator's start), so workers get a
- * full timeout to reach a restarted coordinator.
+ * `clockStart` at the earliest (this coordinator's start, or the end of its
+ * last database outage), so workers get a full timeout to reach a restarted
+ * coordinator, or to heartbeat again once the database is back. While the
+ * database is out (`clockStart` gives null) no worker is reaped.
  */
 import type { Sql } from "../db/connect.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import { backToReady, isHeld } from "../scheduler/held_tasks.ts";
 import { removeWorkers, staleWorkerIds } from "../workers/store.ts";
 import { intervalFor, type Service, startService } from "./service.ts";
+import type { DatabaseAvailability } from "../db/availability.ts";
 
 const BATCH = 500;
 
@@ -34,9 +37,22 @@ export async function reapWorkersOnce(sql: Sql, timeoutMs: number, log: Logger, 
   return total;
 }
 
-/** Starts the reaper service. */
-export function startWorkerReaper(sql: Sql, timeoutMs: number, log: Logger, clockStart: Date): Service {
-  return startService("worker-reaper", intervalFor(timeoutMs), async () => {
-    await reapWorkersOnce(sql, timeoutMs, log, clockStart);
-  }, log);
+/** Starts the reaper service; `clockStart` is read at each pass (null: skip it). */
+export function startWorkerReaper(
+  sql: Sql,
+  timeoutMs: number,
+  log: Logger,
+  clockStart: () => Date | null,
+  database?: DatabaseAvailability,
+): Service {
+  return startService(
+    "worker-reaper",
+    intervalFor(timeoutMs),
+    async () => {
+      const start = clockStart();
+      if (start !== null) await reapWorkersOnce(sql, timeoutMs, log, start);
+    },
+    log,
+    database,
+  );
 }

@@ -19,6 +19,7 @@
  * database runs a pass for the managers connected to it.
  */
 import type { Sql } from "../db/connect.ts";
+import type { DatabaseAvailability } from "../db/availability.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import type { SuiteAssigner } from "./assigner.ts";
 import type { ManagerPushes } from "../ws/push.ts";
@@ -89,6 +90,8 @@ export interface AssignerDeps {
   debounceMs?: number;
   /** Safety-net pass interval (default 5 s). */
   intervalMs?: number;
+  /** Told about passes failing because the database is unreachable (logged there once per outage). */
+  database?: DatabaseAvailability;
 }
 
 /** A running assigner. */
@@ -136,6 +139,7 @@ export async function startSuiteAssigner(deps: AssignerDeps): Promise<SuiteAssig
     try {
       await sql.notify(ASSIGN_KICK_CHANNEL, instance);
     } catch (error) {
+      if (deps.database?.failed(error, { service: "suite-assigner" })) return;
       log.error("publishing an assignment kick failed; other coordinators run their safety-net pass", { error });
     }
   };
@@ -156,7 +160,9 @@ export async function startSuiteAssigner(deps: AssignerDeps): Promise<SuiteAssig
           await pass();
         } while (again && !stopped);
       } catch (error) {
-        log.error("suite assignment pass failed", { error });
+        if (!deps.database?.failed(error, { service: "suite-assigner" })) {
+          log.error("suite assignment pass failed", { error });
+        }
       } finally {
         running = null;
       }

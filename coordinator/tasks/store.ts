@@ -40,7 +40,10 @@ export function timeoutSeconds(timeout: string): number {
  * Inserts tasks in a single statement: it locks the groups involved (in id
  * order, so concurrent batches cannot deadlock), reserves each group's next
  * `task_id`s by bumping `task_count`, and inserts every row. The group lock
- * is held only while that statement runs.
+ * is held only while that statement runs, and is `FOR NO KEY UPDATE`: the
+ * foreign-key checks of concurrent commits (archiving a task of the group
+ * locks the group `FOR KEY SHARE`) do not wait for it, since the insert
+ * trigger waits for the suite row such a commit holds (a deadlock).
  */
 export async function insertTasks(db: Db, tasks: NewTask[]): Promise<SubmitTaskResp[]> {
   if (tasks.length === 0) return [];
@@ -75,7 +78,7 @@ async function insertRows(db: Db, rows: unknown[]): Promise<{ uuid: string; task
     ), counts AS (
       SELECT group_id, count(*) AS n FROM input GROUP BY group_id
     ), locked AS (
-      SELECT id FROM groups WHERE id IN (SELECT group_id FROM counts) ORDER BY id FOR UPDATE
+      SELECT id FROM groups WHERE id IN (SELECT group_id FROM counts) ORDER BY id FOR NO KEY UPDATE
     ), bumped AS (
       UPDATE groups g SET task_count = g.task_count + c.n, updated_at = now()
       FROM counts c JOIN locked l ON l.id = c.group_id

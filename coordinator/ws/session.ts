@@ -14,7 +14,7 @@ import type { ManagerSession } from "./registry.ts";
 import { decodeManagerFrame } from "./frames.ts";
 import { handleManagerMessage } from "./handlers.ts";
 import type { ManagerRequestContext } from "./context.ts";
-import { ApiError } from "../../shared/errors.ts";
+import { ApiError, DATABASE_UNAVAILABLE_MESSAGE } from "../../shared/errors.ts";
 import { isDatabaseUnavailable, isDataException } from "../db/errors.ts";
 
 /** The tasks a message reports on (none for messages other than reports). */
@@ -131,9 +131,9 @@ export class ManagerConnection implements ManagerSession {
         return;
       }
       if (isDatabaseUnavailable(error)) {
-        // Transient: the manager sends idempotent requests again.
-        this.#ctx.log.warn("manager request failed: database unavailable", { type: msg.type, request_id, error });
-        this.send({ type: "Error", request_id, msg: `${msg.type} failed: the database is unavailable; retry shortly` });
+        // Transient: the manager sends idempotent requests again; the outage is logged once, not each request.
+        this.#ctx.deps.database.failed(error, { type: msg.type, request_id, manager: this.#ctx.manager.uuid });
+        this.send({ type: "Error", request_id, msg: `${msg.type} failed: ${DATABASE_UNAVAILABLE_MESSAGE}` });
         return;
       }
       this.#ctx.log.error("manager request failed", { type: msg.type, request_id, error });

@@ -22,9 +22,17 @@ async function refuseUnrelated(
   return { reply: ack(requestId, false, `suite ${suiteUuid} is not assigned to this manager`) };
 }
 
-/** Heartbeat: liveness, state, lease; reconciles the suite (SuiteReclaimed / SuiteAssigned pushes). */
+/**
+ * Heartbeat: liveness, state, lease; reconciles the suite (SuiteReclaimed /
+ * SuiteAssigned pushes). Bounded while the database does not answer (an
+ * `Error` reply comes before the manager's own heartbeat timeout would drop
+ * the connection).
+ */
 export async function heartbeat(ctx: ManagerRequestContext, msg: ManagerMessageOf<"Heartbeat">): Promise<Reply> {
-  const reply = await recordManagerHeartbeat(ctx.deps, ctx.manager, msg);
+  const reply = await ctx.deps.database.within(recordManagerHeartbeat(ctx.deps, ctx.manager, msg), {
+    type: "Heartbeat",
+    manager: ctx.manager.uuid,
+  });
   return { type: "HeartbeatAck", request_id: msg.request_id ?? null, assigned_suite_uuid: reply.assigned_suite_uuid };
 }
 

@@ -2,7 +2,7 @@
  * `/ws/managers` requests about tasks: FetchTask, ReportTask, ReportTasks,
  * ReportFailure, AbortTask, ReturnTasks and HeldTasks.
  */
-import { ApiError } from "../../shared/errors.ts";
+import { ApiError, DATABASE_UNAVAILABLE_MESSAGE } from "../../shared/errors.ts";
 import type { ManagedTask, ManagerReportOp, ValidTaskReportItem } from "../../shared/wire/manager_ws.ts";
 import { TASK_SUITE_STATES } from "../../shared/wire/suites.ts";
 import { type ClaimedSuiteTask, claimSuiteTasks, returnManagerTasks } from "../scheduler/suite_claim.ts";
@@ -152,8 +152,9 @@ async function applyGuarded(ctx: ManagerRequestContext, item: ValidTaskReportIte
       return { success: false, url: null, error: `invalid value: ${(error as Error).message}` };
     }
     if (isDatabaseUnavailable(error)) {
-      ctx.log.warn("task report failed: database unavailable", fields);
-      return { success: false, url: null, error: "the database is unavailable; retry shortly", retry: true };
+      // Logged once per outage by the availability tracker; the manager sends the report again.
+      ctx.deps.database.failed(error, { task_id: item.task_id, op: fields.op, manager: ctx.manager.uuid });
+      return { success: false, url: null, error: DATABASE_UNAVAILABLE_MESSAGE, retry: true };
     }
     ctx.log.error("task report failed", fields);
     return { success: false, url: null, error: "internal error", retry: true };

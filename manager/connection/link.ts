@@ -15,9 +15,18 @@
  * with a backoff (250 ms doubling to 5 s) until an answer comes: a report is
  * never turned into a re-run of its task because it could not be relayed.
  * Only a refusal (`success: false`) drops it. The retries stop once the
- * connection gives up (the manager is stopping).
+ * connection gives up (the manager is stopping). The suite messages
+ * (SuiteStarted, SuitePrepareFailed, SuiteCompleted) are sent again the same
+ * way when the coordinator answers that its database is unavailable.
+ *
+ * A `FetchTask` answered `Error` may still have claimed tasks (the database
+ * committed the claim, then the coordinator lost its connection before the
+ * answer): the next fetch is preceded by `HeldTasks`, as after a
+ * reconnection, so the coordinator returns such claims to Ready instead of
+ * leaving them held here unseen while the connection stays open.
  */
 import type { CoordinatorLink, ReportAck } from "../contracts.ts";
+import { DATABASE_UNAVAILABLE_MESSAGE } from "../../shared/errors.ts";
 import type { CoordinatorMessage, ManagedTask, ManagerReportOp } from "../../shared/wire/manager_ws.ts";
 import type { ManagerMetrics, NodeManagerState } from "../../shared/wire/managers.ts";
 import type { Logger } from "../../shared/log/logger.ts";
@@ -27,6 +36,7 @@ import { Backoff, sleep } from "./backoff.ts";
 import { CoordinatorRequestError } from "./coordinator_connection.ts";
 import { HeldTaskRegistry } from "./held_tasks.ts";
 import { ReportBatcher } from "./report_batcher.ts";
+import type { MetricsRecorder } from "../prometheus/recorder.ts";
 
 /** Backoff of requests retried after an `Error` answer: 250 ms doubling up to 5 s. */
 const RETRY_BACKOFF = { initialMs: 250, maxMs: 5_000 } as const;
@@ -41,6 +51,11 @@ export class UnexpectedReplyError extends Error {
 
 type Reply<T extends CoordinatorMessage["type"]> = Extract<CoordinatorMessage, { type: T }>;
 
+/** True when the coordinator refused a request because its database is unavailable (a passing condition). */
+export function isDatabaseUnavailableReply(error: unknown): boolean {
+  return error instanceof CoordinatorRequestError && error.message.includes(DATABASE_UNAVAILABLE_MESSAGE);
+}
+
 /** The manager's requests to the coordinator. */
 export class ManagerLink implements CoordinatorLink {
   readonly #connection: CoordinatorConnection;
@@ -49,12 +64,20 @@ export class ManagerLink implements CoordinatorLink {
   readonly #reports: ReportBatcher;
   /** The tasks this process holds. */
   readonly held: HeldTaskRegistry;
+  /** A FetchTask was answered `Error`: declare the held tasks before the next one (see the module comment). */
+  #claimUnsure = false;
 
   /**
    * `counters` counts committed tasks (exit status 0 without a message →
    * completed, else failed) and aborted tasks (failed).
    */
-  constructor(connection: CoordinatorConnection, counters: TaskCounters, log: Logger, held = new HeldTaskRegistry()) {
+  constructor(
+    connection: CoordinatorConnection,
+    counters: TaskCounters,
+    log: Logger,
+    held = new HeldTaskRegistry(),
+    metrics?: MetricsRecorder,
+  ) {
     this.#connection = connection;
     this.#counters = counters;
     this.#log = log;
@@ -62,7 +85,7 @@ export class ManagerLink implements CoordinatorLink {
     this.#reports = new ReportBatcher(
       async (reports) => (await this.#call("TasksReportAck", { type: "ReportTasks", reports })).results,
       log,
-      { givingUp: () => connection.givingUp },
+      { givingUp: () => connection.givingUp, metrics },
     );
   }
 
@@ -74,20 +97,22 @@ export class ManagerLink implements CoordinatorLink {
   }
 
   /**
-   * Sends `message` until the coordinator answers something other than
-   * `Error` (see the module comment); other failures are thrown at once.
+   * Sends `message` until the coordinator answers something other than an
+   * `Error` that `retryable` accepts (default: any; see the module comment);
+   * other failures are thrown at once.
    */
   async #retrying<T extends CoordinatorMessage["type"]>(
     expected: T,
     message: ManagerRequest,
     fields: Record<string, unknown>,
+    retryable: (error: CoordinatorRequestError) => boolean = () => true,
   ): Promise<Reply<T>> {
     const backoff = new Backoff({ ...RETRY_BACKOFF, random: () => 1 });
     for (;;) {
       try {
         return await this.#call(expected, message);
       } catch (error) {
-        if (!(error instanceof CoordinatorRequestError) || this.#connection.givingUp) throw error;
+        if (!(error instanceof CoordinatorRequestError) || !retryable(error) || this.#connection.givingUp) throw error;
         const delay = backoff.next();
         this.#log.warn(`${message.type} failed at the coordinator; sending it again`, {
           ...fields,
@@ -118,7 +143,17 @@ export class ManagerLink implements CoordinatorLink {
   }
 
   async fetchTasks(suiteUuid: string, maxCount: number): Promise<{ tasks: ManagedTask[]; suiteState: string | null }> {
-    const reply = await this.#call("TaskAvailable", { type: "FetchTask", suite_uuid: suiteUuid, max_count: maxCount });
+    if (this.#claimUnsure) {
+      await this.#call("Ack", this.heldTasksGreeting());
+      this.#claimUnsure = false;
+    }
+    let reply: Reply<"TaskAvailable">;
+    try {
+      reply = await this.#call("TaskAvailable", { type: "FetchTask", suite_uuid: suiteUuid, max_count: maxCount });
+    } catch (error) {
+      if (error instanceof CoordinatorRequestError) this.#claimUnsure = true;
+      throw error;
+    }
     this.held.claimed(reply.tasks);
     return { tasks: reply.tasks, suiteState: reply.suite_state };
   }
@@ -171,13 +206,23 @@ export class ManagerLink implements CoordinatorLink {
 
   /** `SuiteStarted`; false when the coordinator does not hold the suite for this manager (it then reclaims it). */
   async suiteStarted(suiteUuid: string): Promise<boolean> {
-    const ack = await this.#call("Ack", { type: "SuiteStarted", suite_uuid: suiteUuid });
+    const ack = await this.#retrying(
+      "Ack",
+      { type: "SuiteStarted", suite_uuid: suiteUuid },
+      { suite_uuid: suiteUuid },
+      isDatabaseUnavailableReply,
+    );
     return this.#checkAck("suite start", ack, { suite_uuid: suiteUuid });
   }
 
   /** `SuitePrepareFailed`: releases the suite; it is not offered to this manager again until it reopens. */
   async suitePrepareFailed(suiteUuid: string, error: string): Promise<void> {
-    const ack = await this.#call("Ack", { type: "SuitePrepareFailed", suite_uuid: suiteUuid, error });
+    const ack = await this.#retrying(
+      "Ack",
+      { type: "SuitePrepareFailed", suite_uuid: suiteUuid, error },
+      { suite_uuid: suiteUuid },
+      isDatabaseUnavailableReply,
+    );
     this.#checkAck("preparation failure report", ack, { suite_uuid: suiteUuid });
   }
 
@@ -188,13 +233,18 @@ export class ManagerLink implements CoordinatorLink {
     tasksFailed: number,
     cleanupError: string | null,
   ): Promise<void> {
-    const ack = await this.#call("Ack", {
-      type: "SuiteCompleted",
-      suite_uuid: suiteUuid,
-      tasks_completed: tasksCompleted,
-      tasks_failed: tasksFailed,
-      cleanup_error: cleanupError,
-    });
+    const ack = await this.#retrying(
+      "Ack",
+      {
+        type: "SuiteCompleted",
+        suite_uuid: suiteUuid,
+        tasks_completed: tasksCompleted,
+        tasks_failed: tasksFailed,
+        cleanup_error: cleanupError,
+      },
+      { suite_uuid: suiteUuid },
+      isDatabaseUnavailableReply,
+    );
     // The coordinator returned whatever of the suite was still held here.
     this.held.releaseSuite(suiteUuid);
     this.#checkAck("suite completion", ack, { suite_uuid: suiteUuid });
