@@ -376,6 +376,9 @@ export class CoordinatorConnection {
   /** Opens one connection; rejects when it fails or takes longer than the connect timeout. */
   #open(): Promise<WebSocket> {
     const socket = openWebSocket(managerSocketUrl(this.#o.baseUrl), { Authorization: `Bearer ${this.#o.token()}` });
+    // Listening from the start: a frame that arrives with the upgrade response is dispatched in the same turn as
+    // "open", before the code awaiting this promise runs, and would otherwise be lost (a Shutdown sent at connect).
+    socket.addEventListener("message", (event) => this.#receive(event.data));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => fail(new Error("connection attempt timed out")),
@@ -492,7 +495,6 @@ export class CoordinatorConnection {
       if (lost) this.#log.info("WebSocket reconnected", { url: managerSocketUrl(this.#o.baseUrl) });
       else this.#log.info("WebSocket connected", { url: managerSocketUrl(this.#o.baseUrl) });
       const closed = new Promise<WsCloseEvent>((resolve) => socket.addEventListener("close", resolve, { once: true }));
-      socket.addEventListener("message", (event) => this.#receive(event.data));
       socket.addEventListener("error", (event) => {
         this.#log.debug("WebSocket error", { error: event.message || event.type });
       });
