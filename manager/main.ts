@@ -38,6 +38,8 @@ import { workerCommand } from "./worker_binary.ts";
 import { printVersionIfAsked } from "../shared/runtime/build_info.ts";
 import { IpcBackendUnavailableError, parseIpcBackendName, selectTransport } from "../shared/ipc/select.ts";
 import type { IpcTransport } from "../shared/ipc/transport.ts";
+import { type MetricsRecorder, NO_METRICS } from "./prometheus/recorder.ts";
+import { type MetricsEndpoint, parseMetricsBind, serveMetrics } from "./prometheus/endpoint.ts";
 
 const USAGE =
   "Usage: mitosis-manager [options]\n\nRuns a Mitosis node manager: takes task suites from the coordinator, " +
@@ -96,6 +98,10 @@ async function main(): Promise<number> {
     throw error;
   }
   const workerBinary = workerCommand(config.worker_binary);
+  const metricsBind = config.metrics_bind === undefined ? null : parseMetricsBind(config.metrics_bind);
+  if (config.metrics_bind !== undefined && metricsBind === null) {
+    return fail(`manager.metrics_bind: "${config.metrics_bind}" is not PORT, HOST:PORT or [V6]:PORT`, 2);
+  }
 
   let lock: ManagerLock;
   try {
@@ -145,6 +151,15 @@ async function main(): Promise<number> {
   const refresher = startTokenRefresher(identity, api, log);
   const counters = new TaskCounters();
   const startedAt = performance.now();
+  // The metrics library is loaded only when metrics are served; its sources are read at scrape time, once all exist.
+  const prometheus = metricsBind === null ? null : new (await import("./prometheus/registry.ts")).ManagerPrometheus({
+    activeWorkers: () => runner.activeWorkers,
+    bufferedTasks: () => runner.bufferedTasks,
+    counters,
+    state: () => state.state,
+    connected: () => connection.connected,
+  });
+  const metrics: MetricsRecorder = prometheus ?? NO_METRICS;
   // The callbacks below run only once the connection has started, when every module exists.
   // No Idle heartbeat once stopping: it would make the coordinator assign a suite just before the connection closes.
   const state = new ManagerState(log, () => {
@@ -176,7 +191,8 @@ async function main(): Promise<number> {
     backoff: { maxMs: config.reconnect_max_delay },
     onPush,
     greeting: (): ManagerRequest => link.heldTasksGreeting(),
-    onOpen: () => {
+    onOpen: (first) => {
+      if (!first) metrics.reconnected();
       heartbeats.sendNow();
       if (!printed) {
         printed = true;
@@ -196,7 +212,7 @@ async function main(): Promise<number> {
       });
     },
   });
-  const link = new ManagerLink(connection, counters, log);
+  const link = new ManagerLink(connection, counters, log, undefined, metrics);
   const heartbeats = new Heartbeats({
     connection,
     link,
@@ -225,11 +241,23 @@ async function main(): Promise<number> {
         log,
         resourceUrl: (suiteUuid, resource, signal) => api.resourceUrl(suiteUuid, resource, signal),
         watchedTask: (uuid, signal) => api.watchedTask(uuid, signal),
+        metrics,
       }),
     resolver: new HookResourceResolver(api, log),
     taskUser: taskUser ?? undefined,
     log,
+    metrics,
   });
+  let endpoint: MetricsEndpoint | null = null;
+  if (prometheus !== null && metricsBind !== null) {
+    try {
+      endpoint = await serveMetrics(metricsBind, prometheus.registry, log);
+    } catch (error) {
+      refresher.stop();
+      lock.release();
+      return fail(`cannot serve metrics on ${config.metrics_bind}: ${describeError(error)}`, 1);
+    }
+  }
   const shutdown = new ShutdownController(runner, log, {
     stopGraceMs: config.worker_stop_grace,
     giveUpDelivery: () => connection.giveUpWhenDisconnected(),
@@ -244,6 +272,7 @@ async function main(): Promise<number> {
   heartbeats.stop();
   refresher.stop();
   await connection.close();
+  await endpoint?.close();
   killAllTaskGroupsSync();
   lock.release();
   log.info("manager stopped", { exit_code: code });

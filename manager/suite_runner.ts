@@ -47,10 +47,11 @@ import { suiteContextEnv, workerEnvironment } from "./hooks/env.ts";
 import { type HookKind, runHook } from "./hooks/run_hook.ts";
 import type { HookResourceResolver } from "./hooks/resources.ts";
 import { emptyWorkDir, prepareSuiteWorkDir } from "./hooks/work_dir.ts";
+import { type MetricsRecorder, NO_METRICS, secondsSince } from "./prometheus/recorder.ts";
 
 /** A suite execution, with live figures when the pool offers them (`stats()`). */
 export interface RunnerExecution extends SuiteExecution {
-  stats?(): { activeWorkers: number };
+  stats?(): { activeWorkers: number; buffered?: number };
 }
 
 /** Starts a suite's worker pool (`manager/pool/execution.ts`). */
@@ -75,6 +76,8 @@ export interface SuiteRunnerOptions {
   log: Logger;
   /** Longest wait for the coordinator's reply while the manager is stopping (default 10 s). */
   stopReplyWaitMs?: number;
+  /** Records hook run times (default: nothing). */
+  metrics?: MetricsRecorder;
 }
 
 /** Why a suite ends on this manager before its tasks ran out. */
@@ -123,6 +126,11 @@ export class SuiteRunner {
     const execution = active?.execution;
     if (!active || !execution) return 0;
     return execution.stats?.().activeWorkers ?? active.workerCount;
+  }
+
+  /** Tasks the running suite's pool holds unstarted (prefetched or waiting to be retried); 0 without one. */
+  get bufferedTasks(): number {
+    return this.#active?.execution?.stats?.().buffered ?? 0;
   }
 
   /** Handles a suite push (SuiteAssigned, CancelTask, CancelSuite, SuiteReclaimed); others are ignored. */
@@ -272,7 +280,8 @@ export class SuiteRunner {
   async #hook(active: ActiveSuite, kind: HookKind, workDir: string, context: Record<string, string>) {
     const hook = kind === "preparation" ? active.suite.env_preparation : active.suite.env_cleanup;
     if (hook === null) return null;
-    return await runHook({
+    const startedAt = performance.now();
+    const outcome = await runHook({
       kind,
       hook,
       suiteUuid: active.suite.uuid,
@@ -283,6 +292,8 @@ export class SuiteRunner {
       signal: (kind === "preparation" ? active.prepAbort : active.cleanupAbort).signal,
       log: active.log,
     });
+    (this.#o.metrics ?? NO_METRICS).hookRan(kind, outcome.kind, secondsSince(startedAt));
+    return outcome;
   }
 
   async #run(active: ActiveSuite): Promise<void> {

@@ -20,6 +20,7 @@ import type { Logger } from "../../shared/log/logger.ts";
 import type { CoordinatorMessage, TaskReportItem } from "../../shared/wire/manager_ws.ts";
 import { Backoff } from "./backoff.ts";
 import { CoordinatorRequestError } from "./coordinator_connection.ts";
+import { type MetricsRecorder, NO_METRICS, secondsSince } from "../prometheus/recorder.ts";
 
 /** The answer to one report. */
 export type ReportResult = Extract<CoordinatorMessage, { type: "TasksReportAck" }>["results"][number];
@@ -35,6 +36,8 @@ export interface ReportBatcherOptions {
   maxInFlight?: number;
   /** Whether retrying is over (the connection gave up). */
   givingUp: () => boolean;
+  /** Records each answered message's size and round trip (default: nothing). */
+  metrics?: MetricsRecorder;
 }
 
 /** Backoff of reports sent again: 250 ms doubling up to 5 s. */
@@ -54,6 +57,7 @@ export class ReportBatcher {
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
   readonly #givingUp: () => boolean;
+  readonly #metrics: MetricsRecorder;
   #queue: Queued[] = [];
   #inFlight = 0;
   #scheduled = false;
@@ -64,6 +68,7 @@ export class ReportBatcher {
     this.#maxBatch = options.maxBatch ?? 256;
     this.#maxInFlight = options.maxInFlight ?? 2;
     this.#givingUp = options.givingUp;
+    this.#metrics = options.metrics ?? NO_METRICS;
   }
 
   /** Sends `item` with the next message; resolves to its result once it is final. */
@@ -95,8 +100,10 @@ export class ReportBatcher {
   /** Sends one message and settles (or queues again) each of its reports. Never rejects. */
   async #deliver(batch: Queued[]): Promise<void> {
     let results: ReportResult[];
+    const startedAt = performance.now();
     try {
       results = await this.#send(batch.map((q) => q.item));
+      this.#metrics.reportBatch(batch.length, secondsSince(startedAt));
     } catch (error) {
       if (!(error instanceof CoordinatorRequestError) || this.#givingUp()) {
         for (const q of batch) q.reject(error);

@@ -51,6 +51,7 @@ import { discoverHostGpus, gpuPlan } from "./gpu_binding.ts";
 import { type Assignment, IpcService, type ResourceUrlProvider, type WatchedTaskProvider } from "./ipc_service.ts";
 import { type DrainReason, PrefetchBuffer } from "./prefetch.ts";
 import { type RestartPolicy, type WorkerExit, WorkerPool } from "./workers.ts";
+import { type MetricsRecorder, NO_METRICS } from "../prometheus/recorder.ts";
 
 /** How the manager runs its workers. */
 export interface ExecutionSettings {
@@ -85,6 +86,8 @@ export interface ExecutionSettings {
    * unset: the worker's own user ("root" when the manager runs as root and opted out).
    */
   taskUser?: string;
+  /** Records worker spawns and IPC fetches (default: nothing). */
+  metrics?: MetricsRecorder;
 }
 
 /** Why an execution ended. */
@@ -222,6 +225,7 @@ class Execution implements PoolExecution {
       onShutdownSent: (workerLocalId) => this.#pool.markRequested(workerLocalId),
       resourceUrl: settings.resourceUrl,
       watchedTask: settings.watchedTask,
+      metrics: settings.metrics,
       assignment: settings.lease === undefined ? undefined : {
         fresh: () => settings.lease!.fresh(options.suite.uuid),
         confirm: (waitMs) => this.#confirmAssignment(settings.lease!, waitMs),
@@ -447,7 +451,9 @@ class Execution implements PoolExecution {
       }
     }
 
-    if (this.#shouldRespawn()) this.#pool.respawn(exit.workerLocalId, exit, assignment !== undefined);
+    if (this.#shouldRespawn() && this.#pool.respawn(exit.workerLocalId, exit, assignment !== undefined)) {
+      (this.#s.metrics ?? NO_METRICS).workerSpawned(classification.cause);
+    }
     this.#maybeFinish();
   }
 
@@ -493,7 +499,10 @@ class Execution implements PoolExecution {
     this.#started = true;
     if (this.#stopping === null) {
       this.#buffer.start();
-      for (let i = 0; i < count; i++) this.#pool.spawn(i);
+      for (let i = 0; i < count; i++) {
+        this.#pool.spawn(i);
+        (this.#s.metrics ?? NO_METRICS).workerSpawned("start");
+      }
     }
     this.#maybeFinish();
     await this.#finishedPromise;

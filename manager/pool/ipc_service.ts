@@ -51,6 +51,7 @@ import type { RemoteResource, TaskResultSpec } from "../../shared/wire/tasks.ts"
 import type { WorkerTaskResp } from "../../shared/wire/workers.ts";
 import type { CoordinatorLink, ReportAck } from "../contracts.ts";
 import type { PrefetchBuffer } from "./prefetch.ts";
+import { type MetricsRecorder, NO_METRICS, secondsSince } from "../prometheus/recorder.ts";
 
 /**
  * Obtains a presigned download URL for a resource of a suite this manager
@@ -116,6 +117,8 @@ export interface IpcServiceOptions {
    * lapsed); without it tasks are always handed out.
    */
   assignment?: { fresh(): boolean; confirm(waitMs: number): Promise<boolean> };
+  /** Records each FetchTask's reply time (default: nothing). */
+  metrics?: MetricsRecorder;
 }
 
 /** Limit of one resource URL request relayed for a worker. */
@@ -243,8 +246,15 @@ export class IpcService implements IpcHandler {
       };
     }
     switch (request.type) {
-      case "FetchTask":
-        return await this.#fetchTask(peer, request.request_id, request.worker_local_id);
+      case "FetchTask": {
+        const startedAt = performance.now();
+        const reply = await this.#fetchTask(peer, request.request_id, request.worker_local_id);
+        (this.#o.metrics ?? NO_METRICS).ipcFetch(
+          secondsSince(startedAt),
+          reply.type === "FetchTaskReply" && reply.task !== null,
+        );
+        return reply;
+      }
       case "ReportTask":
         return await this.#reportTask(peer, request);
       case "ResourceUrl":

@@ -133,5 +133,8 @@ export const managerFields = {
   ),
   worker_stop_grace: field.duration("30s", "how long workers get to stop before they are killed"),
   hostname: field.optionalString("hostname reported to the coordinator; default the machine's"),
+  metrics_bind: field.optionalString(
+    "serve Prometheus metrics (no authentication) on host:port, or on 127.0.0.1 given only a port; unset = off",
+  ),
   log_level: field.logLevel(),
 };
