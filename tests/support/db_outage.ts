@@ -12,7 +12,9 @@
  * (each call timed, bounded by the client at 20 s). Then traffic flows
  * again and the suite runs to completion.
  *
- * The result holds the evidence; the callers decide what to assert.
+ * The result holds the evidence, and `summarizeOutage` the observations
+ * the callers judge (the test asserts them, the acceptance case reports
+ * them as checks and figures).
  */
 import { ADMIN, spawnCoordinator } from "./coordinator.ts";
 import { migratedDatabase } from "./postgres.ts";
@@ -21,6 +23,8 @@ import { ALICE, appendedLines, createSuite, eventually, getSuite, submit } from 
 import { createUser, login } from "./http.ts";
 import { startTcpProxy } from "./tcp_proxy.ts";
 import { connect } from "../../coordinator/db/connect.ts";
+import { DATABASE_NO_ANSWER_MESSAGE, DATABASE_UNAVAILABLE_MESSAGE } from "../../shared/errors.ts";
+import { TaskStateCode } from "../../shared/wire/tasks.ts";
 
 /** How the database is lost. */
 export type OutageMode = "cut" | "stall";
@@ -46,6 +50,8 @@ export interface DbOutageOptions {
   progress?: (message: string) => void;
   /** Longest wait for the suite to complete once traffic flows again (default 120 s). */
   completeTimeoutMs?: number;
+  /** Aborts the waits (the processes are stopped on the way out). */
+  signal?: AbortSignal;
 }
 
 /** One REST call made while the database was lost. */
@@ -169,11 +175,10 @@ export async function runDatabaseOutage(o: DbOutageOptions): Promise<DbOutageRes
     const acknowledged = await submit(coordinator.url, alice, suite, Array.from({ length: o.tasks }, () => command));
     say(`suite ${suite}: ${o.tasks} tasks submitted; starting a manager with ${workers} workers`);
     await using manager = await spawnManager(coordinator.url, { ...ALICE, args: ["--max-workers", String(workers)] });
-    await eventually(
-      `${lossAfter} tasks to finish`,
-      async () => (await appendedLines(done)).length >= lossAfter,
-      60_000,
-    );
+    await eventually(`${lossAfter} tasks to finish`, async () => {
+      o.signal?.throwIfAborted();
+      return (await appendedLines(done)).length >= lossAfter;
+    }, 60_000);
 
     // The loss, with REST clients calling meanwhile.
     if (o.mode === "cut") proxy.cut("refuse");
@@ -197,6 +202,7 @@ export async function runDatabaseOutage(o: DbOutageOptions): Promise<DbOutageRes
     await new Promise((resolve) => setTimeout(resolve, o.outageMs));
     proxy.restore();
     restoredAt = performance.now();
+    o.signal?.throwIfAborted();
     const restoredWall = Date.now();
     const outageMs = Math.round(restoredAt - lostAt);
     say(`database back after ${outageMs} ms`);
@@ -206,6 +212,7 @@ export async function runDatabaseOutage(o: DbOutageOptions): Promise<DbOutageRes
     const info = await eventually(
       "the suite to complete",
       async () => {
+        o.signal?.throwIfAborted();
         const s = await getSuite(coordinator.url, alice, suite).catch(() => null);
         return s !== null && (s.state_name === "Complete" || s.state_name === "Cancelled") && s;
       },
@@ -214,7 +221,7 @@ export async function runDatabaseOutage(o: DbOutageOptions): Promise<DbOutageRes
     );
     const completionMs = Math.round(performance.now() - restoredAt);
     say(`suite ${info.state_name} ${completionMs} ms after the restore`);
-    // The coordinator logs the end of the outage once its probe gets an answer (within its 4 s backoff).
+    // The coordinator logs the end of the outage once its probe gets an answer (within its 2 s backoff).
     await eventually(
       "the coordinator to log the restored connection",
       () => jsonLines(coordinator.stderr()).some((l) => l.msg === "database connection restored"),
@@ -256,4 +263,100 @@ export async function runDatabaseOutage(o: DbOutageOptions): Promise<DbOutageRes
 /** Lines of `logs` whose `msg` is `msg`. */
 export function logged(logs: Record<string, unknown>[], msg: string): Record<string, unknown>[] {
   return logs.filter((l) => l.msg === msg);
+}
+
+/** What a run of the scenario shows, in the terms of the guide's expected results. */
+export interface OutageSummary {
+  /** REST calls that ended during the loss. */
+  callsDuringLoss: number;
+  /** Of those, answered 503 with one of the coordinator's outage messages. */
+  answered503: number;
+  /** Slowest of those answers (ms). */
+  max503Ms: number;
+  /** Calls answered 500, or not at all within 20 s, at any time. */
+  failedCalls: OutageCall[];
+  /** Calls during the loss answered otherwise than 503 `{msg}`. */
+  otherAnswers: OutageCall[];
+  /** The coordinator's `database connection lost` and `database connection restored` lines. */
+  lostLines: number;
+  restoredLines: number;
+  /** From the restored line: the outage it measured, its failed operations and its probes. */
+  loggedOutageMs: number | null;
+  failedOperations: number | null;
+  probes: number | null;
+  /** The coordinator's error-level lines. */
+  coordinatorErrors: number;
+  /** WebSocket connections the coordinator accepted from the manager. */
+  wsConnects: number;
+  /** Of those, closed other than by the manager's exit. */
+  wsUnexpectedCloses: number;
+  /** The manager's own lost, reconnected and dropped-connection lines. */
+  wsManagerLosses: number;
+  /** Managers taken Offline by the reaper. */
+  reaped: number;
+  /** Suites the manager was told were reclaimed. */
+  reclaimed: number;
+  /** Fetches the manager retried, and its pauses before them (ms). */
+  fetchRetries: number;
+  fetchPausesMs: number[];
+  /** Reports (or report messages) the manager sent again. */
+  reportResends: number;
+  /** Heartbeats answered `Error`. */
+  heartbeatErrors: number;
+  /** Acknowledged tasks that never ran to their end. */
+  lost: string[];
+  /** Tasks that ran to their end more than once. */
+  duplicates: string[];
+  /** Tasks that ran without their submission being acknowledged. */
+  unacknowledged: string[];
+  /** POST /tasks calls answered 503 (each may still have created its task). */
+  refusedSubmits: number;
+  /** Archived tasks not Finished with exit status 0. */
+  notFinished: number;
+  archived: number;
+}
+
+/** The observations of a run (see `OutageSummary`). */
+export function summarizeOutage(r: DbOutageResult): OutageSummary {
+  const during = r.calls.filter((c) => c.endedDuringOutage);
+  const outageMessages = [DATABASE_UNAVAILABLE_MESSAGE, DATABASE_NO_ANSWER_MESSAGE];
+  const is503 = (c: OutageCall) => c.status === 503 && outageMessages.includes(c.msg ?? "");
+  const restored = logged(r.coordinatorLogs, "database connection restored")[0];
+  const counts = new Map<string, number>();
+  for (const uuid of r.finished) counts.set(uuid, (counts.get(uuid) ?? 0) + 1);
+  const acknowledged = new Set(r.acknowledged);
+  const fetchRetries = logged(r.managerLogs, "task fetch failed; retrying");
+  const numberOf = (value: unknown) => typeof value === "number" ? value : null;
+  return {
+    callsDuringLoss: during.length,
+    answered503: during.filter(is503).length,
+    max503Ms: Math.max(0, ...during.filter(is503).map((c) => c.ms)),
+    failedCalls: r.calls.filter((c) => c.status === 500 || c.status === 0),
+    otherAnswers: during.filter((c) => !is503(c)),
+    lostLines: logged(r.coordinatorLogs, "database connection lost").length,
+    restoredLines: logged(r.coordinatorLogs, "database connection restored").length,
+    loggedOutageMs: numberOf(restored?.outage_ms),
+    failedOperations: numberOf(restored?.failed_operations),
+    probes: numberOf(restored?.probes),
+    coordinatorErrors: r.coordinatorLogs.filter((l) => l.level === "error").length,
+    wsConnects: logged(r.coordinatorLogs, "manager connected").length,
+    wsUnexpectedCloses: logged(r.coordinatorLogs, "manager disconnected").filter((l) => l.reason !== "manager exiting")
+      .length,
+    wsManagerLosses: ["WebSocket connection lost", "WebSocket reconnected", "dropping the WebSocket connection"]
+      .reduce((n, msg) => n + logged(r.managerLogs, msg).length, 0),
+    reaped: logged(r.coordinatorLogs, "manager heartbeat timed out; Offline, suite released, its tasks back to Ready")
+      .length,
+    reclaimed: logged(r.managerLogs, "suite reclaimed by the coordinator; stopping its work").length,
+    fetchRetries: fetchRetries.length,
+    fetchPausesMs: fetchRetries.map((l) => l.retry_in_ms as number),
+    reportResends: logged(r.managerLogs, "task report failed at the coordinator; sending it again").length +
+      logged(r.managerLogs, "ReportTasks failed at the coordinator; sending its reports again").length,
+    heartbeatErrors: logged(r.managerLogs, "heartbeat failed").length,
+    lost: r.acknowledged.filter((uuid) => !counts.has(uuid)),
+    duplicates: [...counts].filter(([, n]) => n > 1).map(([uuid]) => uuid),
+    unacknowledged: [...counts.keys()].filter((uuid) => !acknowledged.has(uuid)),
+    refusedSubmits: r.calls.filter((c) => c.method === "POST" && c.status === 503).length,
+    notFinished: r.archived.filter((t) => t.state !== TaskStateCode.Finished || t.exit_status !== 0).length,
+    archived: r.archived.length,
+  };
 }
