@@ -16,6 +16,7 @@
 import type { Db } from "../db/connect.ts";
 import { TaskStateCode } from "../../shared/wire/tasks.ts";
 import type { TaskSpec } from "../../shared/wire/tasks.ts";
+import { backToReady, isHeld } from "./held_tasks.ts";
 
 /** What a worker receives for a claimed task. */
 export interface ClaimedTask {
@@ -26,11 +27,32 @@ export interface ClaimedTask {
   upstream_task_uuid: string | null;
 }
 
-/** Claims one task for the worker, or returns null when none is eligible. */
+/**
+ * Claims one task for the worker, or returns null when none is eligible.
+ *
+ * A worker asks for a task only when it runs none (one at a time, the next
+ * fetch after the previous commit), so a task still held by it was claimed
+ * by a fetch whose reply never reached it (its coordinator killed after the
+ * claim committed, the connection dropped). The oldest such task still
+ * Running is given to it again instead of a new one; any other it holds goes
+ * back to Ready. Without this, such a task stayed Running until the worker
+ * was removed, which a live worker never is.
+ */
 export async function claimTaskForWorker(db: Db, workerId: number, workerTags: string[]): Promise<ClaimedTask | null> {
   const [task] = await db<ClaimedTask[]>`
-    WITH candidate AS (
-      SELECT c.id FROM worker_served_groups gw
+    WITH mine AS (
+      SELECT t.id, t.state FROM active_tasks t
+      WHERE t.assigned_worker = ${workerId} AND t.task_suite_id IS NULL AND ${isHeld(db)}
+      FOR UPDATE
+    ), again AS (
+      SELECT id FROM mine WHERE state = ${TaskStateCode.Running} ORDER BY id LIMIT 1
+    ), released AS (
+      UPDATE active_tasks t SET ${backToReady(db)}
+      FROM mine m WHERE t.id = m.id AND NOT EXISTS (SELECT 1 FROM again a WHERE a.id = m.id)
+    ), candidate AS (
+      SELECT id FROM again
+      UNION ALL
+      (SELECT c.id FROM worker_served_groups gw
       CROSS JOIN LATERAL (
         SELECT t.id, t.priority FROM active_tasks t
         WHERE t.group_id = gw.group_id AND t.state = ${TaskStateCode.Ready} AND t.task_suite_id IS NULL
@@ -39,9 +61,9 @@ export async function claimTaskForWorker(db: Db, workerId: number, workerTags: s
         LIMIT 1
         FOR UPDATE SKIP LOCKED
       ) c
-      WHERE gw.worker_id = ${workerId}
+      WHERE gw.worker_id = ${workerId} AND NOT EXISTS (SELECT 1 FROM again)
       ORDER BY c.priority DESC, c.id
-      LIMIT 1
+      LIMIT 1)
     ), claimed AS (
       UPDATE active_tasks t SET state = ${TaskStateCode.Running}, assigned_worker = ${workerId}, updated_at = now()
       FROM candidate WHERE t.id = candidate.id
