@@ -40,11 +40,11 @@ const SUMMARY = /^(ok|FAILED) \| (\d+) passed.*\| (\d+) failed/;
 const OUTPUT_START = /^------- (?:post-test )?output -------$/;
 const OUTPUT_END = /^----- (?:post-test )?output end -----$/;
 
-/** Seconds from Deno's duration text: "12ms", "3s", "1m 5s" (or "1m5s"); null when there is none. */
+/** Seconds from Deno's duration text: "598µs", "12ms", "3s", "1m 5s" (or "1m5s"); null when there is none. */
 export function parseDuration(text: string): number | null {
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|m|s)\b/g)];
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(µs|ms|m|s)(?![a-zµ])/g)];
   if (parts.length === 0) return null;
-  const scale: Record<string, number> = { ms: 0.001, s: 1, m: 60 };
+  const scale: Record<string, number> = { "µs": 0.000001, ms: 0.001, s: 1, m: 60 };
   return parts.reduce((sum, [, value, unit]) => sum + Number(value) * scale[unit], 0);
 }
 
@@ -89,12 +89,12 @@ export function parseDenoTestOutput(text: string): TestRun {
       continue;
     }
     if (section === "errors") {
+      // The location is where Deno.test was called: a helper's file when a helper registers the test.
       const header = /^(.*) => (?:\.\/)?(.+?):\d+:\d+$/.exec(line);
-      const owner = header === null
-        ? undefined
-        : results.find((r) =>
-          r.name === header[1] && r.file === header[2] && r.status === "FAILED" && r.error === undefined
-        );
+      const candidates = header === null
+        ? []
+        : results.filter((r) => r.name === header[1] && r.status === "FAILED" && r.error === undefined);
+      const owner = candidates.find((r) => r.file === header?.[2]) ?? candidates[0];
       if (owner !== undefined) {
         closeError();
         failing = owner;

@@ -67,6 +67,7 @@ export const cases: AcceptanceCase[] = [
         file: MANAGER_PROCESS,
         name: "preparation resources are downloaded into the work dir before the hook runs; a missing one fails it",
         covers: "download before the hook; a missing resource fails the preparation",
+        fullOnly: true,
       },
     ],
     notCovered: [
@@ -92,6 +93,7 @@ export const cases: AcceptanceCase[] = [
       {
         file: SUITES_API,
         name: "auto-close: an Open suite without new tasks for suite_auto_close is Closed, and a new task reopens it",
+        fullOnly: true,
       },
     ],
     notCovered: ["waiting the 3-minute default: suite_auto_close is set to 1 s (the same code path)"],
@@ -132,6 +134,7 @@ export const cases: AcceptanceCase[] = [
       {
         file: "tests/managers_api.test.ts",
         name: "tags, labels and group roles change a manager's suite matches",
+        fullOnly: true,
       },
     ],
     notCovered: ["managers as real mitosis-manager processes: the test drives the WebSocket protocol directly"],
@@ -151,6 +154,7 @@ export const cases: AcceptanceCase[] = [
         file: SUITES_API,
         name: "managers: refresh by tags, add UserSpecified with rejection reasons, remove releases a working manager",
         covers: "managers the user may not use are rejected with a reason",
+        fullOnly: true,
       },
     ],
     notCovered: ["managers as real mitosis-manager processes: the test drives the WebSocket protocol directly"],
@@ -173,6 +177,7 @@ export const cases: AcceptanceCase[] = [
         name:
           "an aborted task never returns to that manager; aborted on every eligible manager it is archived Cancelled",
         covers: "after the abort the task is Ready for other managers; with none left it is archived Cancelled",
+        fullOnly: true,
       },
     ],
     notCovered: [],
@@ -221,11 +226,13 @@ export const cases: AcceptanceCase[] = [
         file: FAILURES,
         name:
           "a coordinator down longer than manager_heartbeat_timeout: after its restart the manager's results are accepted, none runs again",
+        fullOnly: true,
       },
       {
         file: "tests/coordinator_lifecycle.test.ts",
         name: "embedded PostgreSQL keeps data across a coordinator restart and stops with it",
         covers: "state loaded from PostgreSQL after a restart of the coordinator process",
+        fullOnly: true,
       },
     ],
     notCovered: [
@@ -262,7 +269,7 @@ export const cases: AcceptanceCase[] = [
     id: "8.5.1",
     title: "Independent worker task execution",
     limitS: { quick: 180, full: 180 },
-    scale: { quick: "1 worker × 1 task; 8 workers × 500 tasks", full: "1 worker × 1 task; 8 workers × 500 tasks" },
+    scale: { quick: "1 worker × 1 task", full: "1 worker × 2 tasks; 8 workers × 500 tasks" },
     tests: [
       {
         file: "tests/worker_end_to_end.test.ts",
@@ -272,10 +279,12 @@ export const cases: AcceptanceCase[] = [
       {
         file: "tests/worker_end_to_end.test.ts",
         name: "a worker registered with tags and labels runs a matching task exiting 3, archived as 768",
+        fullOnly: true,
       },
       {
         file: "tests/worker_fleet.test.ts",
         name: "8 worker processes x 500 no-op tasks: every task committed exactly once",
+        fullOnly: true,
       },
       {
         file: "tests/workers_management.test.ts",
@@ -323,10 +332,12 @@ export const cases: AcceptanceCase[] = [
         file: "tests/suites_api.test.ts",
         name: "cancel: waiting tasks archived as UserCancellation, Cancelled stays Cancelled, pushes to the managers",
         covers: "cancellation of suite tasks",
+        fullOnly: true,
       },
       {
         file: "tests/bad_input_tasks_workers.test.ts",
         name: "task, worker and artifact endpoints answer bad input with 400 msg and change nothing",
+        fullOnly: true,
       },
     ],
     notCovered: [
@@ -338,7 +349,11 @@ export const cases: AcceptanceCase[] = [
     id: "concurrency",
     title: "Concurrency and race conditions (checklist)",
     limitS: { quick: 300, full: 300 },
-    scale: { quick: "as in each test (3 managers × 3,000 tasks at most)", full: "as in each test" },
+    scale: {
+      quick: "3 scripted managers × 3,000 tasks; 4 submitters and 3 cancellers on 320 tasks",
+      full: "3 scripted managers × 3,000 tasks (fetch, and reports); 8 workers × 800 tasks; 4 submitters and 3 " +
+        "cancellers on 320 tasks; 2 coordinators starting at once",
+    },
     tests: [
       {
         file: DISPATCH,
@@ -349,11 +364,13 @@ export const cases: AcceptanceCase[] = [
         file: "tests/report_batching.test.ts",
         name: "3 managers complete 3,000 tasks in concurrent ReportTasks: each archived once, the suite Complete",
         covers: "concurrent reports: each task archived once",
+        fullOnly: true,
       },
       {
         file: "tests/dispatch.test.ts",
         name: "8 workers claiming 800 tasks concurrently commit every task exactly once",
         covers: "concurrent claims by independent workers",
+        fullOnly: true,
       },
       {
         file: SUITES_API,
@@ -382,6 +399,7 @@ export const cases: AcceptanceCase[] = [
       {
         file: "tests/coordinator_lifecycle.test.ts",
         name: "two coordinators starting at once on one fresh database both come up",
+        fullOnly: true,
       },
     ],
     notCovered: ["concurrent manager registrations (no test registers managers concurrently)"],
@@ -391,10 +409,10 @@ export const cases: AcceptanceCase[] = [
     title: "Security and permissions (checklist)",
     limitS: { quick: 420, full: 900 },
     scale: {
-      quick: "every endpoint × every kind of caller; fuzzing 8 rounds",
-      full: "every endpoint × every kind of caller; fuzzing for 120 s more",
+      quick: "every endpoint × every kind of caller; fuzzing 4 rounds",
+      full: "every endpoint × every kind of caller; fuzzing 8 rounds, then on for 120 s",
     },
-    env: { full: { MITOSIS_FUZZ_SECONDS: "120" } },
+    env: { quick: { MITOSIS_FUZZ_ROUNDS: "4" }, full: { MITOSIS_FUZZ_SECONDS: "120" } },
     tests: [
       {
         file: "tests/auth_matrix.test.ts",
@@ -420,6 +438,7 @@ export const cases: AcceptanceCase[] = [
       {
         file: "tests/authorization_rules.test.ts",
         name: "a locked or deleted user's worker and manager tokens stop working; unlocking restores them",
+        fullOnly: true,
       },
       {
         file: "tests/authorization_rules.test.ts",
@@ -428,11 +447,13 @@ export const cases: AcceptanceCase[] = [
       {
         file: "tests/authorization_rules.test.ts",
         name: "a manager whose user leaves the suite's group claims nothing more and has the suite reclaimed",
+        fullOnly: true,
       },
       {
         file: "tests/managers_api.test.ts",
         name: "a manager registers with a user token and its manager token works; groups need Write",
         covers: "Write role on the group required",
+        fullOnly: true,
       },
       {
         file: "tests/managers_api.test.ts",
@@ -472,6 +493,7 @@ export const cases: AcceptanceCase[] = [
       {
         file: "tests/login_throttle.test.ts",
         name: "a login for an unknown user costs about as much as one for a known user",
+        fullOnly: true,
       },
       {
         file: "tests/request_limits.test.ts",
@@ -480,10 +502,12 @@ export const cases: AcceptanceCase[] = [
       {
         file: "tests/request_limits.test.ts",
         name: "a body trickling in slower than request_body_timeout is cut off with 408",
+        fullOnly: true,
       },
       {
         file: "tests/bad_input.test.ts",
         name: "every endpoint answers malformed, mistyped and incomplete bodies with 400 msg",
+        fullOnly: true,
       },
       {
         file: "tests/fuzz_bad_input.test.ts",
@@ -498,12 +522,13 @@ export const cases: AcceptanceCase[] = [
         file: "tests/task_user.test.ts",
         name:
           "as root, an independent worker's task runs as the task user in a 0700 work dir it owns; the user's token is not cached",
+        fullOnly: true,
       },
       {
         file: "tests/login_and_tokens.test.ts",
         name: "missing, garbage and forged tokens answer 401",
       },
-      { file: "tests/login_and_tokens.test.ts", name: "an expired token answers 401" },
+      { file: "tests/login_and_tokens.test.ts", name: "an expired token answers 401", fullOnly: true },
     ],
     notCovered: [],
   }),
