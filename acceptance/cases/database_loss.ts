@@ -14,7 +14,6 @@
  * per kind of loss, with what was observed.
  */
 import type { AcceptanceCase, CaseContext, CaseOutcome, Scale } from "../case.ts";
-import { Checks } from "../support/checks.ts";
 import { type OutageMode, runDatabaseOutage, summarizeOutage } from "../../tests/support/db_outage.ts";
 
 /** One run's size. */
@@ -41,6 +40,30 @@ const MODES: { mode: OutageMode; label: string }[] = [
   { mode: "cut", label: "cut (connections dropped, new ones refused)" },
   { mode: "stall", label: "stalled (nothing forwarded, as iptables DROP)" },
 ];
+
+/** The case's check lines: `what: observed: pass|FAIL`; failed ones make the reason. */
+class Checks {
+  readonly lines: string[] = [];
+  readonly failures: string[] = [];
+
+  /** A condition, with the observed values in `detail`. */
+  that(what: string, ok: boolean, detail: string): void {
+    const line = `${what}: ${detail}: ${ok ? "pass" : "FAIL"}`;
+    this.lines.push(line);
+    if (!ok) this.failures.push(line);
+  }
+
+  /** Passes when `observed < limit` (a missing measurement, NaN, fails). */
+  below(what: string, observed: number, limit: number, unit: string): void {
+    const format = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 0 });
+    this.that(what, observed < limit, `${format(observed)} ${unit} (target < ${format(limit)} ${unit})`);
+  }
+
+  outcome(scale: string, figures: Record<string, number | string>): CaseOutcome {
+    if (this.failures.length === 0) return { status: "pass", scale, checks: this.lines, figures };
+    return { status: "fail", reason: this.failures.join("; "), scale, checks: this.lines, figures };
+  }
+}
 
 function describe(s: LossScale, scale: Scale): string {
   const text = `1 manager × ${s.workers} workers × ${s.tasks.toLocaleString("en-US")} tasks per loss; database lost ` +
