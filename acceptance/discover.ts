@@ -7,6 +7,32 @@
  */
 import { type AcceptanceCase, GUIDE_CASE_IDS } from "./case.ts";
 
+/** The guide's title of each case id, for ids reported without an implementation. */
+export const GUIDE_TITLES: Readonly<Record<string, string>> = {
+  "8.1.1": "Basic suite execution",
+  "8.1.2": "Suite with resource downloads",
+  "8.1.3": "Suite auto-close timeout",
+  "8.2.1": "Multiple managers competing for the same suite",
+  "8.2.2": "Tag-based auto-matching",
+  "8.2.3": "User-specified manager assignment",
+  "8.3.1": "Worker crash during task execution",
+  "8.3.2": "Manager disconnection during execution",
+  "8.3.3": "Coordinator restart",
+  "8.3.4": "Environment preparation failure",
+  "8.3.5": "Database connection loss",
+  "8.4.1": "Single manager high-task load",
+  "8.4.2": "Multi-manager stress test",
+  "8.4.3": "Latency benchmarking",
+  "8.4.4": "Resource utilization profiling",
+  "8.5.1": "Independent worker task execution",
+  "8.5.2": "Mixed workload (independent + managed workers)",
+  "8.5.3": "API backward compatibility",
+  concurrency: "Concurrency and race conditions (checklist)",
+  security: "Security and permissions (checklist)",
+  observability: "Observability and monitoring (checklist)",
+  chaos: "Chaos",
+};
+
 /** What discovery found. */
 export interface Discovered {
   /** Implemented cases by id. */

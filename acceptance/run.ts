@@ -13,7 +13,7 @@
  * selected with `--case` did not run; 2 on a usage error.
  */
 import type { Scale } from "./case.ts";
-import { discoverCases, planCases } from "./discover.ts";
+import { discoverCases, GUIDE_TITLES, planCases } from "./discover.ts";
 import { executeCase } from "./execute.ts";
 import { machineFacts } from "./machine.ts";
 import { type CaseReport, renderMarkdown, type Report, statusCounts, summaryTable } from "./report.ts";
@@ -104,7 +104,7 @@ async function main(args: string[]): Promise<number> {
     if (planned.implementation === null) {
       entry = {
         id: planned.id,
-        title: "",
+        title: GUIDE_TITLES[planned.id] ?? "",
         status: "not run",
         reason: "no implementation",
         scale: "",
