@@ -108,8 +108,17 @@ async function runTests(spec: TestBackedSpec, ctx: CaseContext): Promise<CaseOut
   const args = ["test", "--allow-all", "--no-check", ...files, "--filter", filterFor(refs)];
   const env = spec.env?.[ctx.scale] ?? {};
   ctx.log(`${Object.entries(env).map(([k, v]) => `${k}=${v} `).join("")}deno ${args.join(" ")}`);
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
+  // A session of its own (setsid, where present): a Ctrl-C at the terminal reaches the runner, which stops the tests
+  // and everything they started, instead of killing `deno test` alone and orphaning its PostgreSQL.
+  const setsid = ["/usr/bin/setsid", "/bin/setsid"].find((path) => {
+    try {
+      return Deno.statSync(path).isFile;
+    } catch {
+      return false;
+    }
+  });
+  const child = new Deno.Command(setsid ?? Deno.execPath(), {
+    args: setsid === undefined ? args : ["--wait", Deno.execPath(), ...args],
     cwd: ROOT,
     env: { NO_COLOR: "1", RUST_BACKTRACE: "0", ...env },
     stdin: "null",
