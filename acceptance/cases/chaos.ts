@@ -456,9 +456,12 @@ async function runChaos(ctx: CaseContext): Promise<CaseOutcome> {
     const injector = new FaultInjector(cluster, signal);
     const faults: FaultRecord[] = [];
     let hang: string | null = null;
+    /** Seconds each fault took with its recovery, so far. */
+    const spans: number[] = [];
     for (const [i, planned] of plan.schedule.entries()) {
-      // Pace the tasks for the rest of the schedule, at the average length of a fault so far.
-      const perFault = i === 0 ? plan.faultEstimateS : (Date.now() - scheduleStart) / 1000 / i;
+      // Pace the tasks for the rest of the schedule, at the median length of a fault so far.
+      const began = Date.now();
+      const perFault = spans.length === 0 ? plan.faultEstimateS : spans.toSorted((a, b) => a - b)[spans.length >> 1];
       const remainingS = perFault * (plan.schedule.length - i);
       const pending = await cluster.pendingCounts();
       const suitePace = taskPace(pending.suite, managedWorkers, remainingS);
@@ -482,6 +485,7 @@ async function runChaos(ctx: CaseContext): Promise<CaseOutcome> {
         `fault ${fault.index} recovered in ${seconds(Math.max(...fault.recovered.values()) - fault.injectedAt)} s`,
       );
       await sleep(1_000, signal);
+      spans.push((Date.now() - began) / 1000);
     }
     const scheduleEnd = Date.now();
 
@@ -548,6 +552,7 @@ async function runChaos(ctx: CaseContext): Promise<CaseOutcome> {
       crashes: cluster.crashes,
       uncleanStops: stop.uncleanStops,
       coordinatorLogs,
+      managerNames: new Map(cluster.managers.map((m) => [m.uuid, m.name])),
       durations: {
         totalMs: Date.now() - startedAt,
         scheduleMs: scheduleEnd - scheduleStart,

@@ -14,7 +14,8 @@
  *   executions of the task finished (the result of another execution).
  * - **Repeated executions** are allowed after a fault and counted, each put
  *   down to the last fault injected before it started; one before any fault
- *   is a failure.
+ *   is a failure, unless a manager had been marked Offline by then outside
+ *   any fault (a heartbeat timeout on a starved machine: reported).
  * - **Recovery** per fault: from the injection until every party it touched
  *   committed again (see the case for each fault's parties).
  */
@@ -72,6 +73,8 @@ export interface ChaosFacts {
   uncleanStops: string[];
   /** JSON log lines of every coordinator process. */
   coordinatorLogs: Record<string, unknown>[];
+  /** Manager uuid → name, for messages. */
+  managerNames: Map<string, string>;
   durations: { totalMs: number; scheduleMs: number; drainMs: number };
 }
 
@@ -144,7 +147,28 @@ export function chaosVerdict(f: ChaosFacts): ChaosVerdict {
     }
     if (list.filter((e) => e.end !== null).length > 1) completedTwice++;
   }
-  const unexplainedRepeats = repeatsByFault.get(0)?.repeats ?? 0;
+  // Managers marked Offline (heartbeat timeout) outside every fault's window, e.g. starved on a loaded machine:
+  // a repeat before the first fault is explained by one of these, and none else.
+  const windows = f.faults.map((fault) => {
+    const ends = fault.parties.map((p) => p.at);
+    return {
+      from: fault.injectedAt,
+      to: ends.includes(null) ? Infinity : Math.max(fault.injectedAt, ...ends as number[]),
+    };
+  });
+  const unplannedOffline = f.coordinatorLogs
+    .filter((l) => l.msg === "manager heartbeat timed out; Offline, suite released, its tasks back to Ready")
+    .map((l) => ({ at: Date.parse(String(l.ts)), manager: String(l.manager) }))
+    .filter((o) => !windows.some((w) => o.at >= w.from && o.at <= w.to));
+  let unexplainedRepeats = 0;
+  let repeatsAfterUnplanned = 0;
+  for (const list of runs.values()) {
+    for (let i = 1; i < list.length; i++) {
+      if (f.faults.some((fault) => fault.injectedAt <= list[i].start)) continue;
+      if (unplannedOffline.some((o) => o.at <= list[i].start)) repeatsAfterUnplanned++;
+      else unexplainedRepeats++;
+    }
+  }
 
   const refusedReports =
     f.coordinatorLogs.filter((l) => typeof l.msg === "string" && l.msg.startsWith("task report refused")).length;
@@ -164,6 +188,7 @@ export function chaosVerdict(f: ChaosFacts): ChaosVerdict {
     reports_refused_by_coordinators: refusedReports,
     worker_crashes_recorded: f.failuresRecorded,
     coordinator_error_log_lines: errorLines.length,
+    unplanned_offline_markings: unplannedOffline.length,
     orphan_processes: f.orphans.length,
   };
   const faultLines: string[] = [];
@@ -200,7 +225,19 @@ export function chaosVerdict(f: ChaosFacts): ChaosVerdict {
     `${sample(unbacked)}; later reports of committed tasks refused by the coordinators: ${refusedReports}`,
     `executions repeated (allowed after a fault): ${repeats} of ${f.executions.length} executions, ` +
     `${repeatsAfterKill} after an execution killed midway, ${completedTwice} tasks ran to their end more than ` +
-    `once (the later results refused); repeats before any fault: ${unexplainedRepeats} (expected 0)`,
+    `once (the later results refused); repeats before any fault: ${unexplainedRepeats} (expected 0), plus ` +
+    `${repeatsAfterUnplanned} after an unplanned Offline marking`,
+    `managers marked Offline outside the faults (heartbeat timeout with no fault under way): ` +
+    `${unplannedOffline.length}${
+      unplannedOffline.length > 0
+        ? ` (${
+          unplannedOffline.map((o) =>
+            `${f.managerNames.get(o.manager) ?? o.manager} at ${new Date(o.at).toISOString()}`
+          )
+            .join(", ")
+        })`
+        : ""
+    }`,
     `suite ${f.suite?.state ?? "unknown"} with ${f.suite?.total ?? "?"} tasks, ${f.suite?.pending ?? "?"} pending ` +
     `(expected Complete, ${f.suiteTasks.length}, 0); tasks still active: ${f.active.length}` +
     `${stuck.length > 0 ? ` (${stuck.join("; ")})` : ""}`,
