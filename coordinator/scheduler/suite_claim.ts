@@ -15,7 +15,6 @@
  * Also: handing tasks back (`ReturnTasks`).
  */
 import type { Db } from "../db/connect.ts";
-import { TaskStateCode } from "../../shared/wire/tasks.ts";
 import type { TaskSpec } from "../../shared/wire/tasks.ts";
 import { RUNNABLE_SUITE_STATES } from "../suites/states.ts";
 import { backToReady, isHeld } from "./held_tasks.ts";
