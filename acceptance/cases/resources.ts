@@ -25,14 +25,16 @@
  *   pools (10 + 4, plus the push bus's listening connection);
  * - no managed worker is left after the suite.
  *
- * Figures: start (idle before the suite) / peak / end (idle after) RSS (MiB)
- * and descriptors per role, the largest over the role's processes (a
- * worker's first and last samples), CPU per task per role. The samples are
- * written to `<dir>/resources-<run>.json`.
+ * Figures: the processes sampled; the largest growth of any process's RSS
+ * (MiB) and descriptors (last third's peak over the middle third's); per
+ * run and role, start (idle before the suite) / peak / end (idle after) RSS
+ * and descriptors, the largest over the role's processes (a worker's first
+ * and last samples), and CPU per task. The samples are written to
+ * `<dir>/resources-<run>.json`.
  */
 import type { AcceptanceCase, CaseContext, CaseOutcome } from "../case.ts";
 import { pause } from "../../worker/pause.ts";
-import { Checks } from "../support/checks.ts";
+import { Checks, leading } from "../support/checks.ts";
 import { Fleet } from "../support/fleet.ts";
 import {
   cpuBetween,
@@ -193,6 +195,12 @@ async function profileRun(
   const left = fleet.managers.reduce((sum, m) => sum + fleet.workerPids(m).length, 0);
   checks.equals(`${label}: managed workers left after the suite`, left, 0);
 
+  const growth = (key: string, value: number) => {
+    if (Number.isFinite(value)) figures[key] = Math.max(Number(figures[key] ?? -Infinity), value);
+  };
+  growth("largest_rss_growth_mib", round(Math.max(...verdicts.map((v) => v.lastRssMiB - v.middleRssMiB)), 1));
+  growth("largest_fd_growth", Math.max(...verdicts.map((v) => v.lastFds - v.middleFds)));
+  figures.processes_sampled = Number(figures.processes_sampled ?? 0) + series.length;
   for (const role of roles) addRoleFigures(figures, `${plan.name}_${role}`, sampler.byRole(role), beforeAt, afterAt);
   figures[`${plan.name}_tasks`] = plan.tasks;
   figures[`${plan.name}_duration_s`] = round((complete - started) / 1000, 2);
@@ -238,7 +246,7 @@ async function profile(ctx: CaseContext): Promise<CaseOutcome> {
   const scale = plans.map((p) => `${p.managers} × ${p.workers} workers × ${n(p.tasks)} tasks`).join(", then ");
   return checks.outcome(
     `${scale}, sampled every 250 ms (guide: stable memory over 24 hours; runs of 8.4.1 and 8.4.2)`,
-    figures,
+    leading(figures, ["processes_sampled", "largest_rss_growth_mib", "largest_fd_growth"]),
   );
 }
 

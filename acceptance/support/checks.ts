@@ -22,6 +22,16 @@ export function formatValue(value: number): string {
   return value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 }
 
+/** `figures` with `keys` first, in that order (the runner's summary table shows a case's first few figures). */
+export function leading(
+  figures: Record<string, number | string>,
+  keys: string[],
+): Record<string, number | string> {
+  const ordered: Record<string, number | string> = {};
+  for (const key of keys) if (key in figures) ordered[key] = figures[key];
+  return { ...ordered, ...figures };
+}
+
 /** The check lines of one case. */
 export class Checks {
   readonly lines: string[] = [];

@@ -4,7 +4,7 @@
  * PostgreSQL (`tests/support/postgres.ts`; PL/pgSQL function statistics on),
  * a user, and `mitosis-manager` processes with managed workers
  * (`tests/support/manager.ts`), optionally the timed workers of
- * `ipc_timings.ts`. Suites of no-op tasks come from `scripts/bench/`.
+ * `ipc_timings.ts` and the managers' metrics; suites of no-op tasks.
  *
  * Waits honour the case's abort signal; disposing the fleet stops every
  * process it started (managers first, then the coordinator), writes their
@@ -23,7 +23,8 @@ import { spawnCoordinator, type SpawnedCoordinator } from "../../tests/support/c
 import { freshDatabase } from "../../tests/support/postgres.ts";
 import { call, createUser, login } from "../../tests/support/http.ts";
 import { type SpawnedManager, spawnManager } from "../../tests/support/manager.ts";
-import { createNoopSuite, suiteState } from "../../scripts/bench/coordinator.ts";
+import { suiteState } from "../../scripts/bench/coordinator.ts";
+import { noopTask } from "../../tests/support/workers_api.ts";
 import { pause } from "../../worker/pause.ts";
 import { trackFunctions } from "./database.ts";
 import { IPC_TIMINGS_ENV, writeTimedWorkerScript } from "./ipc_timings.ts";
@@ -34,6 +35,9 @@ import { childPids, commandLine, type WatchedProcess } from "./sampler.ts";
 export const FLEET_USER = { username: "perf", password: "perf-pw" } as const;
 
 const ADMIN_PASSWORD = "acceptance-admin";
+
+/** Tasks per `POST /tasks/submit` when a suite is filled. */
+const SUBMIT_BATCH = 1_000;
 
 /** Where the fleet keeps its files and reports. */
 export interface FleetOptions {
@@ -49,6 +53,8 @@ export interface ManagerOptions {
   workers: number;
   /** Run the timed workers of `ipc_timings.ts`, writing into `<dir>/ipc-timings/<manager name>/` (default false). */
   timedWorkers?: boolean;
+  /** Serve the manager's metrics on a free loopback port (`--metrics-bind`; default false). */
+  metrics?: boolean;
 }
 
 /** A manager of the fleet. */
@@ -60,6 +66,16 @@ export interface FleetManager {
   process: SpawnedManager;
   /** The directory of its workers' IPC timings, when they are timed. */
   timingsDir?: string;
+  /** `http://127.0.0.1:<port>` of its metrics, when served. */
+  metricsUrl?: string;
+}
+
+/** A loopback port free now (the kernel's pick, released at once). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
 }
 
 /** Worker schedule of a suite. */
@@ -149,10 +165,38 @@ export class Fleet implements AsyncDisposable {
     return Number(new URL(this.dbUrl).port);
   }
 
-  /** Creates a suite of the fleet's user and submits `tasks` no-op tasks to it (batches of 1,000); its uuid. */
-  async createSuite(tasks: number, schedule: Schedule): Promise<string> {
+  /**
+   * Creates a suite of the fleet's user and submits `tasks` no-op tasks to it
+   * (`true`, batches of 1,000); its uuid. A suite with `tags` runs only on
+   * managers holding them all (`release` gives them).
+   */
+  async createSuite(tasks: number, schedule: Schedule, tags: string[] = []): Promise<string> {
     this.#o.signal.throwIfAborted();
-    return await createNoopSuite(this.url, this.token, FLEET_USER.username, tasks, schedule);
+    const group = FLEET_USER.username;
+    const created = await call(this.url, "POST", "/suites", {
+      token: this.token,
+      body: { group_name: group, tags, worker_schedule: schedule },
+    });
+    if (created.status !== 201) throw new Error(`suite creation: ${created.status} ${created.text}`);
+    const suite = (created.body as { uuid: string }).uuid;
+    for (let sent = 0; sent < tasks; sent += SUBMIT_BATCH) {
+      this.#o.signal.throwIfAborted();
+      const batch = Array.from(
+        { length: Math.min(SUBMIT_BATCH, tasks - sent) },
+        () => noopTask(group, { suite_uuid: suite }),
+      );
+      const res = await call(this.url, "POST", "/tasks/submit", { token: this.token, body: { tasks: batch } });
+      if (res.status !== 200) throw new Error(`submit: ${res.status} ${res.text}`);
+    }
+    return suite;
+  }
+
+  /** Gives every manager `tags` at once (`PUT /managers/{uuid}/tags`): suites needing them start on all together. */
+  async release(tags: string[]): Promise<void> {
+    await Promise.all(this.managers.map(async (m) => {
+      const res = await call(this.url, "PUT", `/managers/${m.uuid}/tags`, { token: this.token, body: { tags } });
+      if (res.status !== 200) throw new Error(`tags of ${m.name}: ${res.status} ${res.text}`);
+    }));
   }
 
   /** Starts `count` managers at once and waits until each is connected. */
@@ -164,6 +208,7 @@ export class Fleet implements AsyncDisposable {
       const name = `manager-${first + i}`;
       const timingsDir = script === null ? undefined : `${this.#o.dir}/ipc-timings/${name}`;
       if (timingsDir !== undefined) await Deno.mkdir(timingsDir, { recursive: true });
+      const metricsPort = options.metrics ? freePort() : null;
       const process = await spawnManager(this.url, {
         user: FLEET_USER.username,
         password: FLEET_USER.password,
@@ -173,11 +218,13 @@ export class Fleet implements AsyncDisposable {
           "--log-level",
           "warn",
           ...(script === null ? [] : ["--worker-binary", script]),
+          ...(metricsPort === null ? [] : ["--metrics-bind", `127.0.0.1:${metricsPort}`]),
         ],
         env: timingsDir === undefined ? {} : { [IPC_TIMINGS_ENV]: timingsDir },
         waitConnected: false,
       });
-      const manager: FleetManager = { name, uuid: "", pid: process.process.pid, process, timingsDir };
+      const metricsUrl = metricsPort === null ? undefined : `http://127.0.0.1:${metricsPort}`;
+      const manager: FleetManager = { name, uuid: "", pid: process.process.pid, process, timingsDir, metricsUrl };
       this.managers.push(manager);
       manager.uuid = await process.waitConnected(120_000);
       return manager;
@@ -245,6 +292,12 @@ export class Fleet implements AsyncDisposable {
   /** The coordinator's Prometheus metrics now. */
   async metrics(): Promise<Exposition> {
     return await scrapeMetrics(this.url, this.adminToken);
+  }
+
+  /** The Prometheus metrics of `manager` now (started with `metrics: true`). */
+  async managerMetrics(manager: FleetManager): Promise<Exposition> {
+    if (manager.metricsUrl === undefined) throw new Error(`${manager.name} serves no metrics`);
+    return await scrapeMetrics(manager.metricsUrl);
   }
 
   /** Tasks of the fleet's user Finished with exit status 0 (all suites). */

@@ -1,6 +1,7 @@
 /**
- * Figures from a coordinator's Prometheus metrics (`GET /metrics`, read
- * with a site admin's token; parsed by `tests/support/prometheus.ts`):
+ * Figures from Prometheus metrics (a coordinator's `GET /metrics`, read
+ * with a site admin's token; a manager's on its `metrics_bind`; parsed by
+ * `tests/support/prometheus.ts`):
  * latency quantiles from histogram buckets, estimated as PromQL's
  * `histogram_quantile` does (linear within the bucket holding the rank), and
  * means from `_sum / _count`.
@@ -15,9 +16,10 @@ import { type Exposition, parseExposition, sum } from "../../tests/support/prome
 
 export { type Exposition, sum };
 
-/** Reads `<url>/metrics` with `token`; throws unless it answers 200. */
-export async function scrapeMetrics(url: string, token: string): Promise<Exposition> {
-  const res = await fetch(`${url}/metrics`, { headers: { Authorization: `Bearer ${token}` } });
+/** Reads `<url>/metrics` (with `token`, when given); throws unless it answers 200. */
+export async function scrapeMetrics(url: string, token?: string): Promise<Exposition> {
+  const headers: Record<string, string> = token === undefined ? {} : { Authorization: `Bearer ${token}` };
+  const res = await fetch(`${url}/metrics`, { headers });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`GET /metrics: ${res.status} ${text.slice(0, 300)}`);
   return parseExposition(text);
