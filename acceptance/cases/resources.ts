@@ -22,7 +22,8 @@
  *   database connections (its pools open them on demand and keep them), is
  *   at most its count before plus 2 (the keep-alive HTTP connections of
  *   this case's own client), and its database connections stay within its
- *   pools (10 + 4, plus the push bus's listening connection);
+ *   pools (10 + 4, the availability probe's 1 and the push bus's listening
+ *   connection: 16);
  * - no managed worker is left after the suite.
  *
  * Figures: the processes sampled; the largest growth of any process's RSS
@@ -73,8 +74,11 @@ const RUNS: Record<"quick" | "full", RunPlan[]> = {
 
 /** Descriptors of the coordinator after the suite beyond its count before (this case's keep-alive connections). */
 const COORDINATOR_FD_SLACK = 2;
-/** The coordinator's database connections at most: pools of 10 and 4 (`coordinator/server.ts`), the push bus's one. */
-const COORDINATOR_DB_CONNECTIONS = 15;
+/**
+ * The coordinator's database connections at most (`coordinator/server.ts`): its pools of 10 (main) and 4
+ * (dispatch), its availability probe's 1 and the push bus's listening connection.
+ */
+const COORDINATOR_DB_CONNECTIONS = 16;
 
 const n = (value: number) => value.toLocaleString("en-US");
 const roles: Role[] = ["coordinator", "manager", "worker"];
