@@ -6,6 +6,11 @@ export function isUniqueViolation(error: unknown): boolean {
   return error instanceof postgres.PostgresError && error.code === "23505";
 }
 
+/** True when PostgreSQL chose this statement's transaction as a deadlock victim (SQLSTATE 40P01). */
+export function isDeadlock(error: unknown): boolean {
+  return error instanceof postgres.PostgresError && error.code === "40P01";
+}
+
 /** SQLSTATE raised by the task insert trigger for a Cancelled suite. */
 export const CANCELLED_SUITE_SQLSTATE = "MXS01";
 

@@ -4,7 +4,7 @@
  * cancellation and filtered queries.
  */
 import { type Db, jsonb } from "../db/connect.ts";
-import { isCancelledSuite } from "../db/errors.ts";
+import { isCancelledSuite, isDeadlock } from "../db/errors.ts";
 import { badRequest, notFound } from "../../shared/errors.ts";
 import { parseDuration } from "../../shared/config/duration.ts";
 import {
@@ -61,9 +61,31 @@ export async function insertTasks(db: Db, tasks: NewTask[]): Promise<SubmitTaskR
     upstream_task_uuid: t.upstreamUuid ?? null,
     task_suite_id: t.suiteId ?? null,
   }));
-  const inserted = await insertRows(db, rows);
+  const inserted = await insertRowsRetryingDeadlocks(db, rows);
   const byUuid = new Map(inserted.map((r) => [r.uuid, r.task_id]));
   return rows.map((r) => ({ task_id: byUuid.get(r.uuid)!, uuid: r.uuid }));
+}
+
+/** Attempts at the insert when PostgreSQL picks it as a deadlock victim. */
+const DEADLOCK_ATTEMPTS = 3;
+
+/**
+ * `insertRows`, tried again when it loses a deadlock: outside a transaction
+ * the victim's statement is rolled back whole, so trying it again inserts
+ * each task once. The insert's locks (group, then suite row by its trigger)
+ * can still meet a concurrent cancellation's (suite row, then its archive
+ * rows' checks) in the other order. Inside a caller's transaction the error
+ * is passed on: that transaction is aborted and only its owner can retry.
+ */
+async function insertRowsRetryingDeadlocks(db: Db, rows: unknown[]): Promise<{ uuid: string; task_id: number }[]> {
+  const autocommit = "begin" in db; // the pool, not a transaction (which has savepoint instead)
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await insertRows(db, rows);
+    } catch (error) {
+      if (!autocommit || !isDeadlock(error) || attempt >= DEADLOCK_ATTEMPTS) throw error;
+    }
+  }
 }
 
 /** The insert statement of `insertTasks`; a Cancelled suite among the rows is a 400. */
