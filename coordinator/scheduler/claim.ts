@@ -13,7 +13,7 @@
  * `worker.tags ⊇ task.tags`, and the task belongs to no suite. Order: higher
  * priority first, then older.
  */
-import type { Db } from "../db/connect.ts";
+import { type Db, jsonb } from "../db/connect.ts";
 import { TaskStateCode } from "../../shared/wire/tasks.ts";
 import type { TaskSpec } from "../../shared/wire/tasks.ts";
 import { backToReady, isHeld } from "./held_tasks.ts";
@@ -39,6 +39,8 @@ export interface ClaimedTask {
  * was removed, which a live worker never is.
  */
 export async function claimTaskForWorker(db: Db, workerId: number, workerTags: string[]): Promise<ClaimedTask | null> {
+  // The tags travel as JSON: bound as a text[] parameter, an empty list was now and then sent as "" (PostgreSQL:
+  // "malformed array literal"), failing the fetch with 400.
   const [task] = await db<ClaimedTask[]>`
     WITH mine AS (
       SELECT t.id, t.state FROM active_tasks t
@@ -56,7 +58,7 @@ export async function claimTaskForWorker(db: Db, workerId: number, workerTags: s
       CROSS JOIN LATERAL (
         SELECT t.id, t.priority FROM active_tasks t
         WHERE t.group_id = gw.group_id AND t.state = ${TaskStateCode.Ready} AND t.task_suite_id IS NULL
-          AND t.tags <@ ${workerTags}::text[]
+          AND t.tags <@ ARRAY(SELECT jsonb_array_elements_text(${jsonb(db, workerTags)}))
         ORDER BY t.priority DESC, t.id
         LIMIT 1
         FOR UPDATE SKIP LOCKED
