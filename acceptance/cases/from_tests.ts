@@ -532,4 +532,43 @@ export const cases: AcceptanceCase[] = [
     ],
     notCovered: [],
   }),
+  testBackedCase({
+    id: "observability",
+    title: "Observability and monitoring (checklist)",
+    limitS: { quick: 240, full: 240 },
+    scale: {
+      quick: "a suite of 20 tasks on 2 managed workers plus independent workers' tasks, scraped on both processes",
+      full: "a suite of 20 tasks on 2 managed workers plus independent workers' tasks, scraped on both processes",
+    },
+    tests: [
+      {
+        file: "tests/metrics.test.ts",
+        name:
+          "GET /metrics: the metrics token or a site admin's token reads it; none or another token is 401 {msg}, a user's 403",
+        covers: "metrics endpoint access control",
+      },
+      {
+        file: "tests/metrics.test.ts",
+        name: "GET /metrics follows independent workers' claims and reports: counters, state gauges, histograms",
+        covers: "task execution metrics (claims, reports, latency histograms), tasks and workers by state",
+      },
+      {
+        file: "tests/metrics.test.ts",
+        name:
+          "a suite on a manager with --metrics-bind and independent workers' tasks move both processes' metrics; the Grafana dashboard uses only metrics that exist",
+        covers:
+          "manager metrics (workers alive, spawns, buffer depth, IPC round trip, hook durations), process memory, WebSocket connections and messages, database query latency; the dashboard's queries",
+      },
+      {
+        file: "tests/suite_end_to_end.test.ts",
+        name: "8.1.3: a suite auto-closes while its tasks run, reopens on new tasks, and the manager runs those too",
+        covers: "manager state transitions read from its JSON log (Idle→Preparing twice)",
+      },
+    ],
+    notCovered: [
+      "a database slow-query log (the coordinator exports per-statement latency histograms instead)",
+      "alert rules (the Grafana dashboard in deploy/grafana has panels, no alert thresholds)",
+      "network utilization metrics",
+    ],
+  }),
 ];
