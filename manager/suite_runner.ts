@@ -22,7 +22,11 @@
  * - `SuiteReclaimed` → the coordinator has already released the suite (and
  *   its tasks): the pool is stopped at once, a running preparation hook
  *   terminated, the cleanup hook still runs (the machine was prepared), but
- *   no `SuiteCompleted` is sent and heartbeats stop naming the suite.
+ *   no `SuiteCompleted` is sent and heartbeats stop naming the suite. Once
+ *   `SuiteCompleted` (or `SuitePrepareFailed`) is being sent it is ignored:
+ *   the coordinator released the suite on that message, and a heartbeat
+ *   sent just before it (the Cleanup transition's, naming the suite) but
+ *   handled after the release is answered `SuiteReclaimed`.
  * - A repeated `SuiteAssigned` for the running suite is ignored; one for
  *   another suite while busy is ignored too (the coordinator sends it again
  *   once this manager reports Idle).
@@ -95,6 +99,14 @@ interface ActiveSuite {
   ending: Ending | null;
   /** The coordinator released the suite: no SuiteCompleted. */
   reclaimed: boolean;
+  /**
+   * The suite's end (SuiteCompleted or SuitePrepareFailed) is being sent:
+   * the coordinator releases the suite on it, so a `SuiteReclaimed` from now
+   * on only answers a heartbeat that named the suite and reached it after
+   * that release (the coordinator serves a manager's messages concurrently)
+   * and is ignored.
+   */
+  endReported: boolean;
   /** Force stop: hooks killed, no cleanup. */
   force: boolean;
   finished: Promise<void>;
@@ -158,6 +170,10 @@ export class SuiteRunner {
       case "SuiteReclaimed": {
         const active = this.#matching(push.suite_uuid, push.type);
         if (!active) return;
+        if (active.endReported) {
+          active.log.info("SuiteReclaimed for a suite whose end was already reported; ignored");
+          return;
+        }
         active.log.warn("suite reclaimed by the coordinator; stopping its work");
         active.reclaimed = true;
         this.#o.state.forgetSuite();
@@ -216,6 +232,7 @@ export class SuiteRunner {
       execution: null,
       ending: null,
       reclaimed: false,
+      endReported: false,
       force: false,
       finished: Promise.resolve(),
     };
@@ -365,6 +382,7 @@ export class SuiteRunner {
           ending: active.ending,
           cleanup_error: cleanupError,
         });
+        active.endReported = true;
         await this.#complete(log, suite.uuid, summary, cleanupError);
       }
     } finally {
@@ -403,6 +421,7 @@ export class SuiteRunner {
   /** Reports a failed preparation (awaiting the Ack) and goes back to Idle. */
   async #prepareFailed(active: ActiveSuite, error: string): Promise<void> {
     active.log.warn("suite preparation failed; giving the suite back", { error });
+    active.endReported = true;
     await this.#reply(
       active.log,
       "SuitePrepareFailed",

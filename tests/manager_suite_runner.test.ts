@@ -239,6 +239,27 @@ test("SuiteReclaimed stops the pool at once, runs cleanup and sends no SuiteComp
   assertTrue((await Deno.stat(marker)).isFile);
 });
 
+test("a SuiteReclaimed answering a heartbeat that overtook the suite's SuiteCompleted is ignored", async () => {
+  // The Cleanup transition's heartbeat (naming the suite) reached the coordinator after SuiteCompleted released it.
+  await using h = await harness();
+  let acknowledge = () => {};
+  h.link.suiteCompleted = (suite: string) => {
+    h.link.calls.push(`SuiteCompleted ${suite}`);
+    return new Promise<void>((resolve) => acknowledge = resolve);
+  };
+  h.runner.handlePush({ type: "SuiteAssigned", suite_uuid: S1, suite_spec: suiteInfo(S1) });
+  await until("the execution", () => h.executions.length === 1);
+  h.executions[0].finish({ tasksCompleted: 1, tasksFailed: 0 });
+  await until("SuiteCompleted", () => h.link.calls.length === 2);
+  h.runner.handlePush({ type: "SuiteReclaimed", suite_uuid: S1 });
+  assertEquals(h.lines.filter((l) => l.msg === "suite reclaimed by the coordinator; stopping its work"), []);
+  assertEquals(h.state.snapshot(), { state: "Cleanup", suiteUuid: S1 });
+  acknowledge();
+  await until("Idle", () => h.state.state === "Idle");
+  assertEquals(h.executions[0].stops, []);
+  assertEquals(h.link.calls, [`SuiteStarted ${S1}`, `SuiteCompleted ${S1}`]);
+});
+
 test("a reclaim during preparation terminates the hook; a refused SuiteStarted drops the suite", async () => {
   await using h = await harness();
   h.runner.handlePush({
