@@ -36,6 +36,9 @@ const ERROR_LINES = 6;
 
 const RUNNING = /^running \d+ tests? from (?:\.\/)?(.+)$/;
 const RESULT = /^(\S.*) \.\.\. (ok|FAILED|ignored)((?: \([^)]*\))*)$/;
+/** A test's line whose result comes later, e.g. after Deno's "'name' has been running for over (1m0s)" notice. */
+const PENDING = /^(\S.*?) \.\.\.(?:'.*' has been running for over \([^)]*\))*$/;
+const LATE_RESULT = /^\s*(ok|FAILED|ignored)((?: \([^)]*\))*)$/;
 const SUMMARY = /^(ok|FAILED) \| (\d+) passed.*\| (\d+) failed/;
 const OUTPUT_START = /^------- (?:post-test )?output -------$/;
 const OUTPUT_END = /^----- (?:post-test )?output end -----$/;
@@ -57,6 +60,7 @@ export function parseDenoTestOutput(text: string): TestRun {
   let section: "tests" | "errors" | "failures" = "tests";
   let failing: TestResult | undefined;
   let errorLines: string[] = [];
+  let pending: string | null = null;
   const closeError = () => {
     if (failing !== undefined && failing.error === undefined) {
       failing.error = errorLines.filter((l) => l.trim() !== "").slice(0, ERROR_LINES).join("\n");
@@ -109,13 +113,23 @@ export function parseDenoTestOutput(text: string): TestRun {
     }
     const result = RESULT.exec(line);
     if (result !== null) {
+      pending = null;
       results.push({
         file,
         name: result[1],
         status: result[2] as TestResult["status"],
         seconds: parseDuration(result[3]),
       });
+      continue;
     }
+    const late = pending === null ? null : LATE_RESULT.exec(line);
+    if (pending !== null && late !== null) {
+      results.push({ file, name: pending, status: late[1] as TestResult["status"], seconds: parseDuration(late[2]) });
+      pending = null;
+      continue;
+    }
+    const started = PENDING.exec(line);
+    if (started !== null) pending = started[1];
   }
   closeError();
   return { results, summary };

@@ -55,6 +55,21 @@ Deno.test("acceptance: deno test output gives each top-level test with its file,
   assertEquals(parseDuration("(598µs)"), 0.000598);
 });
 
+Deno.test("acceptance: a result printed after Deno's slow-test notice belongs to its test", () => {
+  const text = [
+    "running 1 test from ./tests/suite_failures.test.ts",
+    "8.3.1: slow one ...'8.3.1: slow one' has been running for over (1m0s)",
+    " ok (1m8s)",
+    "",
+    "ok | 1 passed | 0 failed | 4 filtered out (1m9s)",
+  ].join("\n");
+  const { results, summary } = parseDenoTestOutput(text);
+  assertEquals(results.map((r) => [r.file, r.name, r.status, r.seconds]), [
+    ["tests/suite_failures.test.ts", "8.3.1: slow one", "ok", 68],
+  ]);
+  assertEquals(summary, { ok: true, passed: 1, failed: 0 });
+});
+
 Deno.test("acceptance: the filter matches exactly the named tests, and names by prefix", () => {
   const names = ["8.2.1: 3 managers × 4 workers (a|b) [x] $1 ^ 50% / done?", "plain"];
   const filter = filterFor([{ file: "f", name: names[0] }, { file: "f", name: "pre", prefix: true }]);
