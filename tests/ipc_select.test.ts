@@ -1,8 +1,8 @@
 /**
  * `selectTransport`: `unix` always works; `auto` falls back to `unix` (and
  * says why) when `libiceoryx2_ffi_c.so` cannot be loaded; an explicit
- * `iceoryx2` without the library, and `iceoryx` (not implemented yet), fail
- * with errors naming the problem.
+ * `iceoryx2` or `iceoryx` without its library fails with an error naming
+ * the library and the variable that points to it.
  */
 import { createLogger } from "../shared/log/logger.ts";
 import {
@@ -90,11 +90,13 @@ test("select: an explicit iceoryx2 without its library fails naming the library"
   assertIncludes(error.message, ICEORYX2_LIB_ENV);
 });
 
-test("select: iceoryx is refused as not implemented yet", () => {
-  const error = thrown(() => selectTransport("iceoryx", {}, capture()));
+test("select: an explicit iceoryx without its library fails naming the library and MITOSIS_ICEORYX_LIB", () => {
+  const env = { MITOSIS_ICEORYX_LIB: "/nonexistent/mitosis-test/libiceoryx_binding_c.so.2" };
+  const error = thrown(() => selectTransport("iceoryx", env, capture()));
   assertTrue(error instanceof IpcBackendUnavailableError);
-  assertIncludes(error.message, "not implemented yet");
-  assertIncludes(error.message, "iceoryx");
+  assertIncludes(error.message, "/nonexistent/mitosis-test/libiceoryx_binding_c.so.2");
+  assertIncludes(error.message, "MITOSIS_ICEORYX_LIB");
+  assertIncludes(error.message, "libiceoryx-binding-c-dev");
 });
 
 test("select: unknown backend names are refused with the valid ones listed", async () => {

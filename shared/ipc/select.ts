@@ -1,14 +1,20 @@
 /**
- * Choosing the IPC backend (`--ipc auto|unix|iceoryx|iceoryx2`, SPEC §7).
- * `unix` is always available. `iceoryx2` needs `libiceoryx2_ffi_c.so` (path
- * from `MITOSIS_ICEORYX2_LIB`, else the loader's search path), which cannot
- * be built or installed on the project's machines; `auto` therefore uses it
- * only when it loads and falls back to `unix` otherwise, saying why. Neither
- * iceoryx backend is implemented yet: asking for one explicitly is an error,
- * never a silent substitute.
+ * Choosing the IPC backend (`--ipc auto|unix|iceoryx|iceoryx2`).
+ * `unix` is always available. `iceoryx` needs Debian's iceoryx C binding
+ * (`libiceoryx_binding_c.so.2`, or `MITOSIS_ICEORYX_LIB`) and a RouDi daemon,
+ * which a manager that chooses it starts when none runs. `iceoryx2` needs
+ * `libiceoryx2_ffi_c.so` (`MITOSIS_ICEORYX2_LIB`, else the loader's search
+ * path), which has no backend yet. Asking for a backend that cannot be used
+ * is an error, never a silent substitute; `auto` says what it chose and why
+ * (`chooseAuto`).
  */
 import { createLogger, type Logger } from "../log/logger.ts";
+import { IpcBackendUnavailableError } from "./backend_error.ts";
+import { iceoryxLibraryPath, probeIceoryx } from "../../ffi/iceoryx.ts";
+import { createIceoryxTransport } from "./iceoryx.ts";
 import type { IpcTransport } from "./transport.ts";
+
+export { IpcBackendUnavailableError };
 import { createUnixTransport, unixTransport } from "./unix.ts";
 
 /** The backend names `--ipc` accepts. */
@@ -22,14 +28,6 @@ export const ICEORYX2_LIBRARY = "libiceoryx2_ffi_c.so";
 export const ICEORYX2_LIB_ENV = "MITOSIS_ICEORYX2_LIB";
 /** The symbol looked up to recognise the iceoryx2 C API. */
 const ICEORYX2_PROBE_SYMBOL = "iox2_node_builder_new";
-
-/** The backend asked for cannot be used. */
-export class IpcBackendUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "IpcBackendUnavailableError";
-  }
-}
 
 /** Outcome of trying to load the iceoryx2 library. */
 export type Iceoryx2Probe = { ok: true; path: string } | { ok: false; path: string; reason: string };
@@ -83,10 +81,12 @@ export function selectTransport(
     case "unix":
       log.debug("IPC transport: unix");
       return unix;
-    case "iceoryx":
-      throw new IpcBackendUnavailableError(
-        "the iceoryx IPC backend (libiceoryx_binding_c.so.2) is not implemented yet: use --ipc unix or auto",
-      );
+    case "iceoryx": {
+      const probe = probeIceoryx(iceoryxLibraryPath(env));
+      if (!probe.ok) throw new IpcBackendUnavailableError(`the iceoryx IPC backend cannot be used: ${probe.reason}`);
+      log.debug("IPC transport: iceoryx");
+      return createIceoryxTransport({ log });
+    }
     case "iceoryx2": {
       const probe = probeIceoryx2(env);
       if (!probe.ok) {
