@@ -13,8 +13,9 @@
  *   segment per configured segment, named after its writer group (by
  *   default the group of RouDi's process, e.g. `/dev/shm/root`).
  * Managers on one machine therefore share a RouDi (`acquireRoudi`). A
- * SIGTERMed RouDi removes all of these; a SIGKILLed one leaves them behind,
- * and the next RouDi copes by itself (the flock died with the process, the
+ * SIGTERMed RouDi removes all of these (after SIGTERMing every app
+ * registered with it, which is why `stop()` uses SIGKILL and removes them
+ * itself); a SIGKILLed one leaves them behind, and the next RouDi copes by itself (the flock died with the process, the
  * socket is unlinked, the shared memory is purged and created again).
  *
  * Apps must not call `iox_runtime_init` before a RouDi answers: without one
@@ -50,8 +51,6 @@ export const IPC_FRAME_HEADER_BYTES = 64;
 
 /** How long `startRoudi` waits for RouDi by default. */
 const DEFAULT_READY_TIMEOUT_MS = 10_000;
-/** How long `stop()` waits after SIGTERM before SIGKILL. */
-const STOP_GRACE_MS = 5_000;
 /** Poll interval of `roudiReachable` while a RouDi is starting. */
 const REACHABLE_POLL_MS = 20;
 /** RouDi output lines kept for error messages. */
@@ -321,13 +320,14 @@ class StartedRoudi implements RoudiDaemon {
     return this.#stopping;
   }
 
-  /** SIGTERM, SIGKILL after the grace period, then removal of the config dir and of files a killed RouDi left. */
+  /**
+   * SIGKILL, then removal of the config dir and of the files RouDi leaves.
+   * Not SIGTERM: on SIGTERM RouDi sends SIGTERM to every process registered
+   * with it (this one included, and any worker still attached) and waits for
+   * them; a RouDi is stopped only once its users are done with it.
+   */
   async #teardown(): Promise<void> {
-    const exitedInTime = await this.#signalAndWait("SIGTERM", STOP_GRACE_MS);
-    if (!exitedInTime) {
-      this.#log.warn("iox-roudi ignored SIGTERM; killing it", { grace_ms: STOP_GRACE_MS });
-      await this.#signalAndWait("SIGKILL", null);
-    }
+    await this.#signalAndWait("SIGKILL", null);
     await this.#output;
     await removeQuietly(this.#dir, this.#log, { recursive: true });
     // Another RouDi may be running or starting meanwhile: its files are not leftovers.
