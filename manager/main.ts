@@ -36,7 +36,13 @@ import { ShutdownController } from "./shutdown.ts";
 import { startSuiteExecution } from "./pool/execution.ts";
 import { workerCommand } from "./worker_binary.ts";
 import { printVersionIfAsked } from "../shared/runtime/build_info.ts";
-import { IpcBackendUnavailableError, parseIpcBackendName, selectTransport } from "../shared/ipc/select.ts";
+import {
+  type IpcBackendName,
+  IpcBackendUnavailableError,
+  parseIpcBackendName,
+  selectTransport,
+} from "../shared/ipc/select.ts";
+import { type IpcBackend, openIpcBackend } from "./ipc_backend.ts";
 import type { IpcTransport } from "../shared/ipc/transport.ts";
 import { type MetricsRecorder, NO_METRICS } from "./prometheus/recorder.ts";
 import { type MetricsEndpoint, parseMetricsBind, serveMetrics } from "./prometheus/endpoint.ts";
@@ -90,9 +96,11 @@ async function main(): Promise<number> {
     if (error instanceof TaskUserError) return fail(`manager.task_user: ${error.message}`, 1);
     throw error;
   }
-  let ipc: IpcTransport;
+  let ipcName: IpcBackendName;
   try {
-    ipc = selectTransport(parseIpcBackendName(config.ipc), env, { log: log.child({ component: "ipc" }) });
+    ipcName = parseIpcBackendName(config.ipc);
+    // An explicit backend whose library is missing fails here, before registering; RouDi comes later.
+    if (ipcName !== "auto") selectTransport(ipcName, env, { log: log.child({ component: "ipc" }) });
   } catch (error) {
     if (error instanceof IpcBackendUnavailableError) return fail(`manager.ipc: ${error.message}`, 2);
     throw error;
@@ -136,6 +144,18 @@ async function main(): Promise<number> {
     return fail(`cannot register with ${config.coordinator_addr}: ${describeError(error)}`, 1);
   }
   log = log.child({ manager_uuid: identity.uuid });
+  let ipcBackend: IpcBackend;
+  try {
+    const workers = config.max_workers ?? Math.max(1, navigator.hardwareConcurrency || 1);
+    ipcBackend = await openIpcBackend(ipcName, env, workers, log.child({ component: "ipc" }));
+  } catch (error) {
+    lock.release();
+    if (error instanceof IpcBackendUnavailableError) return fail(`manager.ipc: ${error.message}`, 2);
+    throw error;
+  }
+  const ipc: IpcTransport = ipcBackend.transport;
+  // A RouDi this manager started must not outlive it, however it exits.
+  globalThis.addEventListener("unload", () => ipcBackend.killSync());
   log.info("manager starting", {
     coordinator: config.coordinator_addr,
     state_dir: config.state_dir,
@@ -217,7 +237,7 @@ async function main(): Promise<number> {
     connection,
     link,
     snapshot: () => state.snapshot(),
-    metrics: () => collectMetrics({ counters, activeWorkers: runner.activeWorkers, startedAt }),
+    metrics: () => collectMetrics({ counters, activeWorkers: runner.activeWorkers, startedAt, ipcTransport: ipc.name }),
     intervalMs: config.heartbeat_interval,
     log,
     onAck: (sentAt: number, assignedSuiteUuid: string | null): void => lease.confirmed(sentAt, assignedSuiteUuid),
@@ -254,6 +274,7 @@ async function main(): Promise<number> {
       endpoint = await serveMetrics(metricsBind, prometheus.registry, log);
     } catch (error) {
       refresher.stop();
+      await ipcBackend.close();
       lock.release();
       return fail(`cannot serve metrics on ${config.metrics_bind}: ${describeError(error)}`, 1);
     }
@@ -274,6 +295,7 @@ async function main(): Promise<number> {
   await connection.close();
   await endpoint?.close();
   killAllTaskGroupsSync();
+  await ipcBackend.close();
   lock.release();
   log.info("manager stopped", { exit_code: code });
   return code;

@@ -1,6 +1,7 @@
 /**
  * What the manager reports with each heartbeat: worker and task counts of
- * this process, its uptime, and the host's load and memory in use.
+ * this process, its uptime, the host's load and memory in use, and the IPC
+ * transport its workers use.
  */
 import type { ManagerMetrics } from "../shared/wire/managers.ts";
 
@@ -19,6 +20,8 @@ export interface MetricsSource {
   activeWorkers: number;
   /** `performance.now()` at start. */
   startedAt: number;
+  /** The IPC transport in use. */
+  ipcTransport?: string;
 }
 
 const MIB = 1024 * 1024;
@@ -49,6 +52,7 @@ export function collectMetrics(source: MetricsSource): ManagerMetrics {
     uptime_seconds: Math.round((performance.now() - source.startedAt) / 1000),
     cpu_usage_percent: round1(cpu),
     memory_usage_mb: round1(memory),
+    ...(source.ipcTransport === undefined ? {} : { ipc_transport: source.ipcTransport }),
   };
 }
 

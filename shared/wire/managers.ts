@@ -45,6 +45,8 @@ export const ManagerMetricsSchema = z.object({
   uptime_seconds: z.number().min(0).default(0),
   cpu_usage_percent: z.number().min(0).default(0),
   memory_usage_mb: z.number().min(0).default(0),
+  /** The manager ↔ worker IPC transport in use (`unix`, `iceoryx`); absent from older managers. */
+  ipc_transport: z.string().max(32).optional(),
 });
 /** Manager metrics. */
 export type ManagerMetrics = z.output<typeof ManagerMetricsSchema>;
