@@ -7,13 +7,12 @@
  * or dying peer only ever ends its own connection.
  */
 import { ConnectionClosedError, FramedConn, FrameTooLargeError } from "./framing.ts";
-import { decodeWorkerRequest } from "./messages.ts";
+import { admitRequest, answerRequest, MAX_IN_FLIGHT_PER_CONNECTION } from "./request_dispatch.ts";
 import type { IpcHandler, IpcPeer, IpcServer } from "./transport.ts";
 import type { ManagerReply, ValidWorkerRequest, WorkerControl } from "../wire/ipc.ts";
 import type { Logger } from "../log/logger.ts";
 
-/** Requests of one connection handled at once; more are answered with `Error` (reading goes on, so peer death is still seen). */
-export const MAX_IN_FLIGHT_PER_CONNECTION = 4096;
+export { MAX_IN_FLIGHT_PER_CONNECTION };
 /** Pause before accepting again after an accept error (e.g. out of descriptors). */
 const ACCEPT_RETRY_MS = 100;
 
@@ -163,19 +162,12 @@ export class UnixServer implements IpcServer {
     let inFlight = 0;
     try {
       for await (const body of framed.frames()) {
-        const decoded = decodeWorkerRequest(body);
-        if (!decoded.ok) {
-          log.warn("unusable IPC frame from worker", { request_id: decoded.request_id, error: decoded.msg });
-          this.#reply(framed, { type: "Error", request_id: decoded.request_id, msg: decoded.msg }, log);
+        const admitted = admitRequest(body, inFlight, log);
+        if (!admitted.ok) {
+          this.#reply(framed, admitted.reply, log);
           continue;
         }
-        const { request } = decoded;
-        if (inFlight >= MAX_IN_FLIGHT_PER_CONNECTION) {
-          const msg = `too many requests in flight (limit ${MAX_IN_FLIGHT_PER_CONNECTION}); wait for replies`;
-          log.warn("IPC request refused", { type: request.type, request_id: request.request_id, error: msg });
-          this.#reply(framed, { type: "Error", request_id: request.request_id, msg }, log);
-          continue;
-        }
+        const { request } = admitted;
         inFlight++;
         void this.#answer(peer, framed, request, log).finally(() => inFlight--);
       }
@@ -190,13 +182,7 @@ export class UnixServer implements IpcServer {
 
   /** Runs the handler for one request and sends its reply (or an `Error`). */
   async #answer(peer: UnixPeer, framed: FramedConn, request: ValidWorkerRequest, log: Logger): Promise<void> {
-    let reply: ManagerReply;
-    try {
-      reply = await this.#handler.onRequest(peer, request);
-    } catch (error) {
-      log.error("IPC request handler failed", { type: request.type, request_id: request.request_id, error });
-      reply = { type: "Error", request_id: request.request_id, msg: `internal error handling ${request.type}` };
-    }
+    const reply = await answerRequest(this.#handler, peer, request, log);
     const sent = this.#reply(framed, reply, log);
     if (peer.closeRequested) {
       await sent;

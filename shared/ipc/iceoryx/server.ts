@@ -19,8 +19,7 @@ import { idString, publisherOptions, subscriberOptions } from "../../../ffi/iceo
 import type { Logger } from "../../log/logger.ts";
 import type { ManagerReply, ValidWorkerRequest, WorkerControl } from "../../wire/ipc.ts";
 import { FrameTooLargeError } from "../framing.ts";
-import { decodeWorkerRequest } from "../messages.ts";
-import { MAX_IN_FLIGHT_PER_CONNECTION } from "../unix_server.ts";
+import { admitRequest, answerRequest } from "../request_dispatch.ts";
 import type { IpcHandler, IpcPeer, IpcServer } from "../transport.ts";
 import {
   checkMessageSize,
@@ -335,32 +334,16 @@ export class IceoryxServer implements IpcServer {
   /** Decodes one request in place (the body is shared memory) and answers it. */
   #onMessage(peer: IceoryxPeer, body: Uint8Array): void {
     const log = this.#log.child({ peer: peer.id });
-    const decoded = decodeWorkerRequest(body);
-    if (!decoded.ok) {
-      log.warn("unusable IPC frame from worker", { request_id: decoded.request_id, error: decoded.msg });
-      peer.reply({ type: "Error", request_id: decoded.request_id, msg: decoded.msg });
-      return;
-    }
-    const { request } = decoded;
-    if (peer.inFlight >= MAX_IN_FLIGHT_PER_CONNECTION) {
-      const msg = `too many requests in flight (limit ${MAX_IN_FLIGHT_PER_CONNECTION}); wait for replies`;
-      log.warn("IPC request refused", { type: request.type, request_id: request.request_id, error: msg });
-      peer.reply({ type: "Error", request_id: request.request_id, msg });
-      return;
-    }
+    const admitted = admitRequest(body, peer.inFlight, log);
+    if (!admitted.ok) return peer.reply(admitted.reply);
+    const { request } = admitted;
     peer.inFlight++;
     void this.#answer(peer, request, log).finally(() => peer.inFlight--);
   }
 
   /** Runs the handler for one request and queues its reply (or an `Error`). */
   async #answer(peer: IceoryxPeer, request: ValidWorkerRequest, log: Logger): Promise<void> {
-    let reply: ManagerReply;
-    try {
-      reply = await this.#handler.onRequest(peer, request);
-    } catch (error) {
-      log.error("IPC request handler failed", { type: request.type, request_id: request.request_id, error });
-      reply = { type: "Error", request_id: request.request_id, msg: `internal error handling ${request.type}` };
-    }
+    const reply = await answerRequest(this.#handler, peer, request, log);
     peer.reply(reply);
     if (peer.closeRequested) peer.endWhenFlushed("closed by the manager");
   }
