@@ -14,11 +14,12 @@
  */
 import { parseArgs } from "node:util";
 import { createLogger } from "../../shared/log/logger.ts";
-import { encodeFrame, FrameDecoder } from "../../shared/ipc/framing.ts";
+import { encodeFrame } from "../../shared/ipc/framing.ts";
 import { type IpcBackendName, parseIpcBackendName, selectTransport } from "../../shared/ipc/select.ts";
 import type { IpcHandler } from "../../shared/ipc/transport.ts";
 import type { ManagerReply } from "../../shared/wire/ipc.ts";
 import type { ManagedTask } from "../../shared/wire/manager_ws.ts";
+import { serveRawEcho } from "./ipc_raw_echo.ts";
 import { median, printTable, quantile } from "./stats.ts";
 
 const { values } = parseArgs({
@@ -63,35 +64,6 @@ const handler: IpcHandler = {
         : { type: "Error", request_id: request.request_id, msg: `${request.type} is not benchmarked` },
     ),
 };
-
-/** Serves pre-encoded replies to every frame, without parsing (the floor). */
-function serveRaw(path: string): { close: () => Promise<void> } {
-  const listener = Deno.listen({ transport: "unix", path });
-  const reply = encodeFrame({ type: "FetchTaskReply", request_id: 0, task });
-  const serving = (async () => {
-    for await (const conn of listener) {
-      const buffer = new Uint8Array(64 * 1024);
-      const decoder = new FrameDecoder();
-      for (;;) {
-        const n = await conn.read(buffer);
-        if (n === null) break;
-        for (const _ of decoder.push(buffer.subarray(0, n))) {
-          let written = 0;
-          while (written < reply.length) written += await conn.write(reply.subarray(written));
-        }
-      }
-      conn.close();
-    }
-  })();
-  return {
-    close: async () => {
-      listener.close();
-      await serving.catch((error) => {
-        if (!(error instanceof Deno.errors.BadResource)) throw error;
-      });
-    },
-  };
-}
 
 /** Runs the client process in `mode` against `address`; returns its latencies (µs). */
 async function measure(mode: string, address: string): Promise<number[]> {
@@ -148,7 +120,7 @@ try {
     rows.push(row(`${backend} run ${run}`, backendRuns.at(-1)!));
     if (withFloor) {
       const path = `${dir}/floor-${run}.sock`;
-      const raw = serveRaw(path);
+      const raw = serveRawEcho(path, encodeFrame({ type: "FetchTaskReply", request_id: 0, task }));
       try {
         floorRuns.push(summarise(await measure("raw", path)));
       } finally {
