@@ -14,8 +14,10 @@ import type { Logger } from "../../log/logger.ts";
 import {
   ChunkLoanError,
   CLIENT_CREDIT,
+  CONNECT_TIMEOUT_MS,
   FrameKind,
   instanceFor,
+  LIVENESS_INTERVAL_MS,
   newConnectionId,
   publishFrame,
   publishRawFrame,
@@ -29,7 +31,6 @@ import {
 } from "./frame.ts";
 import { identify, type ProcessIdentity, stillAlive } from "./process_identity.ts";
 import { IceoryxReactor } from "./reactor.ts";
-import { CONNECT_TIMEOUT_MS, LIVENESS_INTERVAL_MS } from "./server.ts";
 
 /** Pause before retrying a send when shared memory had no free chunk. */
 const LOAN_RETRY_MS = 5;

@@ -231,6 +231,11 @@ export const CLIENT_CREDIT = 3;
 /** Message frames the manager may have in one worker's queue unacknowledged (the queue holds 256). */
 export const SERVER_CREDIT = 128;
 
+/** How often the peer's process is checked (pid and start time). */
+export const LIVENESS_INTERVAL_MS = 250;
+/** How long a new connection may take to be matched by RouDi's discovery (runs every 100 ms). */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
 /** The iceoryx instance name of a transport address (any string; hashed to fit iceoryx's id rules). */
 export function instanceFor(address: string): string {
   // FNV-1a, 64 bits.

@@ -25,8 +25,10 @@ import {
   checkMessageSize,
   ChunkLoanError,
   CLIENT_CREDIT,
+  CONNECT_TIMEOUT_MS,
   FrameKind,
   instanceFor,
+  LIVENESS_INTERVAL_MS,
   publishFrame,
   type ReceivedFrame,
   replyEvent,
@@ -39,10 +41,6 @@ import {
 import { identify, type ProcessIdentity, stillAlive } from "./process_identity.ts";
 import { IceoryxReactor } from "./reactor.ts";
 
-/** How often connected workers' processes are checked. */
-export const LIVENESS_INTERVAL_MS = 250;
-/** How long a new connection may take to be matched by RouDi's discovery (runs every 100 ms). */
-export const CONNECT_TIMEOUT_MS = 10_000;
 /** Pause before retrying a send when shared memory had no free chunk. */
 const LOAN_RETRY_MS = 5;
 
