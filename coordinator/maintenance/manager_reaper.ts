@@ -11,14 +11,16 @@
  * start, or the end of its last database outage), so managers get a full
  * timeout to reach a restarted coordinator, or to heartbeat again once the
  * database is back. While the database is out (`clockStart` gives null) no
- * manager is reaped.
+ * manager is reaped, and a batch whose statement took longer than
+ * `stallGuardMs` (it waited through a stalled database) is rolled back.
  */
-import type { Sql } from "../db/connect.ts";
+import type { Sql, Tx } from "../db/connect.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import { backToReady, isHeld } from "../scheduler/held_tasks.ts";
 import { NodeManagerStateCode } from "../../shared/wire/managers.ts";
 import { intervalFor, type Service, startService } from "./service.ts";
 import type { DatabaseAvailability } from "../db/availability.ts";
+import { StalledDecisionError, stallGuardMs } from "./stall_guard.ts";
 
 const BATCH = 500;
 
@@ -32,14 +34,34 @@ export interface ReapedManager {
   returned_tasks: number;
 }
 
-/** Takes one batch of silent managers Offline, releasing their work, in one statement. */
+/**
+ * Takes one batch of silent managers Offline, releasing their work, in one
+ * statement; rolled back with `StalledDecisionError` when it took longer
+ * than `stallGuardMs(timeoutMs)`.
+ */
 export async function reapManagerBatch(
   sql: Sql,
   timeoutMs: number,
   limit: number,
   clockStart: Date,
 ): Promise<ReapedManager[]> {
-  return await sql<ReapedManager[]>`
+  const guardMs = stallGuardMs(timeoutMs);
+  const started = performance.now();
+  return await sql.begin(async (tx) => {
+    const reaped = await reapStatement(tx, timeoutMs, limit, clockStart);
+    const tookMs = performance.now() - started;
+    if (tookMs > guardMs) throw new StalledDecisionError(tookMs, guardMs);
+    return reaped;
+  });
+}
+
+function reapStatement(
+  sql: Sql | Tx,
+  timeoutMs: number,
+  limit: number,
+  clockStart: Date,
+): Promise<ReapedManager[]> {
+  return sql<ReapedManager[]>`
     WITH stale AS (
       SELECT id, assigned_task_suite_id FROM node_managers
       WHERE state <> ${NodeManagerStateCode.Offline}
@@ -89,7 +111,14 @@ export async function reapManagersOnce(
 ): Promise<ReaperPass> {
   const reaped: ReapedManager[] = [];
   for (;;) {
-    const batch = await reapManagerBatch(sql, timeoutMs, BATCH, clockStart);
+    let batch: ReapedManager[];
+    try {
+      batch = await reapManagerBatch(sql, timeoutMs, BATCH, clockStart);
+    } catch (error) {
+      if (!(error instanceof StalledDecisionError)) throw error;
+      log.info("manager reaper pass discarded: the database answered late", { took_ms: Math.round(error.tookMs) });
+      return { reaped, rescued: 0 };
+    }
     for (const m of batch) {
       log.warn("manager heartbeat timed out; Offline, suite released, its tasks back to Ready", {
         manager: m.uuid,

@@ -5,7 +5,9 @@
  * `clockStart` at the earliest (this coordinator's start, or the end of its
  * last database outage), so workers get a full timeout to reach a restarted
  * coordinator, or to heartbeat again once the database is back. While the
- * database is out (`clockStart` gives null) no worker is reaped.
+ * database is out (`clockStart` gives null) no worker is reaped, and stale
+ * workers found by a query that took longer than `stallGuardMs` (it waited
+ * through a stalled database) are left for the next pass.
  */
 import type { Sql } from "../db/connect.ts";
 import type { Logger } from "../../shared/log/logger.ts";
@@ -13,15 +15,23 @@ import { backToReady, isHeld } from "../scheduler/held_tasks.ts";
 import { removeWorkers, staleWorkerIds } from "../workers/store.ts";
 import { intervalFor, type Service, startService } from "./service.ts";
 import type { DatabaseAvailability } from "../db/availability.ts";
+import { stallGuardMs } from "./stall_guard.ts";
 
 const BATCH = 500;
 
 /** One pass: reap stale workers (batch after batch) and rescue orphaned tasks. */
 export async function reapWorkersOnce(sql: Sql, timeoutMs: number, log: Logger, clockStart: Date): Promise<number> {
   let total = 0;
+  const guardMs = stallGuardMs(timeoutMs);
   for (;;) {
+    const started = performance.now();
     const ids = await staleWorkerIds(sql, timeoutMs, BATCH, clockStart);
     if (ids.length === 0) break;
+    const tookMs = performance.now() - started;
+    if (tookMs > guardMs) {
+      log.info("worker reaper pass discarded: the database answered late", { took_ms: Math.round(tookMs) });
+      return total;
+    }
     const removed = await removeWorkers(sql, ids);
     for (const uuid of removed) {
       log.warn("worker heartbeat timed out; removed, its task back to Ready", { worker: uuid });
