@@ -53,11 +53,18 @@ function finishingTasks(n: number, file: string, seconds = 0.2, fastFlag?: strin
   return Array.from({ length: n }, () => ["sh", "-c", `${pause}; echo "$MITO_TASK_UUID" >> ${file}`]);
 }
 
-/** Every task in `uuids` appears exactly once in `lines`. */
-function assertEachRanOnce(lines: string[], uuids: string[]): void {
+/**
+ * Every task in `uuids` appears exactly once in `lines`; `explain` adds what is known about tasks that ran twice
+ * (e.g. the manager's log lines about them) to the failure.
+ */
+function assertEachRanOnce(lines: string[], uuids: string[], explain?: (twice: string[]) => string): void {
   const counts = countBy(lines);
   const twice = [...counts].filter(([, n]) => n > 1).map(([uuid]) => uuid);
-  assertEquals(twice, [], "tasks that ran to completion twice");
+  assertEquals(
+    twice,
+    [],
+    `tasks that ran to completion twice${twice.length > 0 && explain ? `\n${explain(twice)}` : ""}`,
+  );
   assertEquals(new Set(lines), new Set(uuids));
 }
 
@@ -156,7 +163,15 @@ test("8.3.1: workers killed by SIGKILL, SIGSEGV, SIGABRT or exiting non-zero: re
     for (const uuid of [...normal, killedOnce]) {
       assertEquals([archived.get(uuid)!.state, archived.get(uuid)!.exit_status], [TaskStateCode.Finished, 0]);
     }
-    assertEachRanOnce(await appendedLines(`${dir}/done`), [...normal, killedOnce]);
+    assertEachRanOnce(
+      await appendedLines(`${dir}/done`),
+      [...normal, killedOnce],
+      (twice) =>
+        twice.map((uuid) =>
+          `${uuid}${uuid === killedOnce ? " (the task killed from outside)" : ""}:\n` +
+          manager.logs().filter((l) => JSON.stringify(l).includes(uuid)).map((l) => JSON.stringify(l)).join("\n")
+        ).join("\n"),
+    );
     // Respawned after each crash: 4 first workers, then one per crash except when nothing was left to run.
     const spawned = manager.logs().filter((l) => l.msg === "managed worker spawned").length;
     assertTrue(spawned >= 4 + 8, `workers spawned: ${spawned}`);
