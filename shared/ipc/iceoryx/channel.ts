@@ -12,7 +12,6 @@ import type { IceoryxSymbols } from "../../../ffi/iceoryx.ts";
 import { idString, publisherOptions, subscriberOptions } from "../../../ffi/iceoryx.ts";
 import type { Logger } from "../../log/logger.ts";
 import {
-  ChunkLoanError,
   CLIENT_CREDIT,
   CONNECT_TIMEOUT_MS,
   FrameKind,
@@ -30,10 +29,8 @@ import {
   waitUntil,
 } from "./frame.ts";
 import { identify, type ProcessIdentity, stillAlive } from "./process_identity.ts";
+import { CreditedOutbox } from "./credit.ts";
 import { IceoryxReactor } from "./reactor.ts";
-
-/** Pause before retrying a send when shared memory had no free chunk. */
-const LOAN_RETRY_MS = 5;
 
 /** What the channel delivers. */
 export interface ChannelEvents {
@@ -64,16 +61,21 @@ export class IceoryxChannel {
   readonly #subscriber: Deno.PointerObject;
   readonly #publisher: Deno.PointerObject;
   #attachment = -1;
-  #outbox: Outgoing[] = [];
-  #retry: ReturnType<typeof setTimeout> | undefined;
+  /** Message frames to the manager, sent as its credit allows. */
+  readonly #outbox = new CreditedOutbox<Outgoing>(CLIENT_CREDIT, {
+    send: (next) => next.send(),
+    sent: (next) => next.resolve(),
+    failed: (next, error) => {
+      next.reject(error instanceof Error ? error : new Error(String(error)));
+      return null;
+    },
+  });
   #liveness: ReturnType<typeof setInterval> | undefined;
   #server: ProcessIdentity | null = null;
   #welcomed = Promise.withResolvers<void>();
   #isWelcomed = false;
   #consumed = 0;
   #ackSent = 0;
-  #sent = 0;
-  #serverAck = 0;
   #ending = false;
   #resolveEnded!: () => void;
 
@@ -181,37 +183,11 @@ export class IceoryxChannel {
     if (this.#ending) return Promise.reject(this.#endedError());
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.#outbox.push({ send, resolve, reject });
-    this.#flush();
     return promise;
   }
 
   #endedError(): Error {
     return new Error(`IPC connection to ${this.#address} closed`);
-  }
-
-  /** Sends what credit allows. */
-  #flush(): void {
-    if (!this.#isWelcomed || this.#ending) return;
-    while (this.#outbox.length > 0 && ((this.#sent - this.#serverAck) | 0) < CLIENT_CREDIT) {
-      const next = this.#outbox[0];
-      try {
-        next.send();
-      } catch (error) {
-        if (error instanceof ChunkLoanError && error.result === "RUNNING_OUT_OF_CHUNKS") {
-          this.#retry ??= setTimeout(() => {
-            this.#retry = undefined;
-            this.#flush();
-          }, LOAN_RETRY_MS);
-          return;
-        }
-        this.#outbox.shift();
-        next.reject(error instanceof Error ? error : new Error(String(error)));
-        continue;
-      }
-      this.#outbox.shift();
-      this.#sent++;
-      next.resolve();
-    }
   }
 
   #publish(kind: FrameKind, json: string, pid?: number): void {
@@ -234,12 +210,13 @@ export class IceoryxChannel {
       this.#events.onUnusable?.("error" in body ? body.error : "frame for another connection");
       return;
     }
-    if (((header.ack - this.#serverAck) | 0) > 0) this.#serverAck = header.ack;
+    this.#outbox.acknowledged(header.ack);
     switch (header.kind) {
       case FrameKind.Welcome:
         this.#server = identify(header.pid);
         this.#isWelcomed = true;
         this.#welcomed.resolve();
+        this.#outbox.open();
         break;
       case FrameKind.Message:
         this.#consumed++;
@@ -253,7 +230,6 @@ export class IceoryxChannel {
       default:
         this.#events.onUnusable?.(`frame of unknown kind ${header.kind}`);
     }
-    this.#flush();
   }
 
   /** Frees the ports; pending sends reject. */
@@ -261,10 +237,9 @@ export class IceoryxChannel {
     if (this.#ending) return await this.ended;
     this.#ending = true;
     clearInterval(this.#liveness);
-    clearTimeout(this.#retry);
     this.#welcomed.reject(this.#endedError());
     this.#welcomed.promise.catch(() => {});
-    for (const pending of this.#outbox.splice(0)) pending.reject(this.#endedError());
+    for (const pending of this.#outbox.close()) pending.reject(this.#endedError());
     if (this.#attachment >= 0) await this.#reactor.detach(this.#attachment);
     this.#lib.iox_pub_deinit(this.#publisher);
     this.#lib.iox_sub_deinit(this.#subscriber);

@@ -23,7 +23,6 @@ import { admitRequest, answerRequest } from "../request_dispatch.ts";
 import type { IpcHandler, IpcPeer, IpcServer } from "../transport.ts";
 import {
   checkMessageSize,
-  ChunkLoanError,
   CLIENT_CREDIT,
   CONNECT_TIMEOUT_MS,
   FrameKind,
@@ -39,16 +38,16 @@ import {
   waitUntil,
 } from "./frame.ts";
 import { identify, type ProcessIdentity, stillAlive } from "./process_identity.ts";
+import { CreditedOutbox } from "./credit.ts";
 import { IceoryxReactor } from "./reactor.ts";
-
-/** Pause before retrying a send when shared memory had no free chunk. */
-const LOAN_RETRY_MS = 5;
 
 /** One message waiting for credit. */
 interface Outgoing {
   json: string;
   /** The request it answers (an `Error` replaces it if it cannot be sent), or null for a control message. */
   requestId: number | null;
+  /** Already the `Error` that replaced a reply. */
+  error?: boolean;
 }
 
 /** One connected worker. */
@@ -63,14 +62,11 @@ class IceoryxPeer implements IpcPeer {
   readonly #storage: Uint8Array;
   readonly #log: Logger;
   #resolveClosed!: () => void;
-  #outbox: Outgoing[] = [];
-  #retry: ReturnType<typeof setTimeout> | undefined;
+  /** Message frames to the worker, sent as its credit allows. */
+  readonly #outbox: CreditedOutbox<Outgoing>;
   /** Message frames of the worker consumed here, and the count last told to it. */
   consumed = 0;
   #ackSent = 0;
-  /** Message frames sent to the worker, and how many it said it consumed. */
-  #sent = 0;
-  #peerAck = 0;
   #welcomed = false;
   #endWhenFlushed = false;
   ended = false;
@@ -96,6 +92,23 @@ class IceoryxPeer implements IpcPeer {
     this.identity = identity;
     this.#log = log;
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    this.#outbox = new CreditedOutbox<Outgoing>(SERVER_CREDIT, {
+      send: (next) => this.#publish(FrameKind.Message, next.json),
+      failed: (next, error) => {
+        this.#log.error("IPC message could not be sent", { request_id: next.requestId, error });
+        if (next.requestId === null || next.error) return null;
+        // A reply that cannot go out becomes an Error, so the worker's request does not wait forever.
+        const msg = error instanceof Error ? error.message : String(error);
+        return {
+          json: JSON.stringify({ type: "Error", request_id: next.requestId, msg }),
+          requestId: next.requestId,
+          error: true,
+        };
+      },
+      drained: () => {
+        if (this.#endWhenFlushed) this.end("closed by the manager");
+      },
+    });
   }
 
   /** Waits for the worker's subscriber to be matched, then welcomes it. */
@@ -114,15 +127,13 @@ class IceoryxPeer implements IpcPeer {
     if (this.ended) return false;
     this.#publish(FrameKind.Welcome, "", Deno.pid);
     this.#welcomed = true;
-    this.#flush();
+    this.#outbox.open();
     return true;
   }
 
   /** The worker acknowledged `ack` of our message frames. */
   acknowledged(ack: number): void {
-    if (((ack - this.#peerAck) | 0) <= 0) return;
-    this.#peerAck = ack;
-    this.#flush();
+    this.#outbox.acknowledged(ack);
   }
 
   /** Sends an `Ack` when the worker may be waiting for credit. */
@@ -137,7 +148,6 @@ class IceoryxPeer implements IpcPeer {
       return;
     }
     this.#outbox.push({ json: JSON.stringify(message), requestId: null });
-    this.#flush();
   }
 
   /** Queues a reply; one too large is replaced by an `Error`. */
@@ -156,7 +166,6 @@ class IceoryxPeer implements IpcPeer {
       json = JSON.stringify({ type: "Error", request_id: reply.request_id, msg });
     }
     this.#outbox.push({ json, requestId: reply.request_id ?? null });
-    this.#flush();
   }
 
   close(): void {
@@ -165,38 +174,8 @@ class IceoryxPeer implements IpcPeer {
 
   /** Ends the connection once every queued message has gone out. */
   endWhenFlushed(reason: string): void {
-    if (this.#outbox.length === 0) this.end(reason);
+    if (this.#outbox.size === 0) this.end(reason);
     else this.#endWhenFlushed = true;
-  }
-
-  /** Sends what credit allows. */
-  #flush(): void {
-    if (!this.#welcomed || this.ended) return;
-    while (this.#outbox.length > 0 && ((this.#sent - this.#peerAck) | 0) < SERVER_CREDIT) {
-      const next = this.#outbox[0];
-      try {
-        this.#publish(FrameKind.Message, next.json);
-      } catch (error) {
-        if (error instanceof ChunkLoanError && error.result === "RUNNING_OUT_OF_CHUNKS") {
-          this.#retry ??= setTimeout(() => {
-            this.#retry = undefined;
-            this.#flush();
-          }, LOAN_RETRY_MS);
-          return;
-        }
-        this.#log.error("IPC message could not be sent", { request_id: next.requestId, error });
-        if (next.requestId !== null && !next.json.startsWith('{"type":"Error"')) {
-          const msg = error instanceof Error ? error.message : String(error);
-          next.json = JSON.stringify({ type: "Error", request_id: next.requestId, msg });
-          continue;
-        }
-        this.#outbox.shift();
-        continue;
-      }
-      this.#outbox.shift();
-      this.#sent++;
-    }
-    if (this.#endWhenFlushed && this.#outbox.length === 0) this.end("closed by the manager");
   }
 
   #publish(kind: FrameKind, json: string, pid?: number): void {
@@ -215,8 +194,7 @@ class IceoryxPeer implements IpcPeer {
       }
     }
     this.ended = true;
-    clearTimeout(this.#retry);
-    this.#outbox = [];
+    this.#outbox.close();
     this.#lib.iox_pub_deinit(this.#publisher);
     this.#storage.fill(0);
     this.#log.debug("IPC connection ended", { reason });
