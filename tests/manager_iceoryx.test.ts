@@ -9,16 +9,7 @@
 import { assertEquals, assertTrue } from "./support/assert.ts";
 import { ensureIceoryxInstalled } from "./support/iceoryx.ts";
 import { processesWithEnv, spawnManager } from "./support/manager.ts";
-import {
-  ALICE,
-  appendedLines,
-  countBy,
-  createSuite,
-  eventually,
-  getSuite,
-  setupSuites,
-  submit,
-} from "./support/suites.ts";
+import { ALICE, appendedLines, countBy, createSuite, setupSuites, submit, suiteComplete } from "./support/suites.ts";
 import { test } from "./support/test.ts";
 import { ICEORYX_MANAGEMENT_SHM, roudiReachable } from "../shared/ipc/iceoryx/roudi.ts";
 
@@ -69,15 +60,7 @@ if (!installed.ok) {
       const roudiPid = Number(spawned.pid);
       assertTrue(alive(roudiPid), "the manager's RouDi runs");
 
-      const done = await eventually(
-        "the suite to complete",
-        async () => {
-          const info = await getSuite(coord.url, alice, suite);
-          return info.state_name === "Complete" && info;
-        },
-        180_000,
-        250,
-      );
+      const done = await suiteComplete(coord.url, alice, suite, 180_000);
       assertEquals([done.total_tasks, done.pending_tasks], [31, 0]);
       const lines = await appendedLines(`${dir}/done`);
       assertEquals([...countBy(lines).values()].filter((n) => n > 1), [], "no task finished twice");

@@ -21,6 +21,7 @@ import {
   ONE_RUN,
   setupSuites,
   submit,
+  suiteComplete,
   transitions,
   transitionsUntilIdle,
 } from "./support/suites.ts";
@@ -107,10 +108,7 @@ test("8.1.1: 100 tasks on 4 managed workers: hooks around the tasks, every state
     );
 
     try {
-      await eventually("the suite to complete", async () => {
-        const info = await getSuite(coord.url, alice, suite);
-        return info.state_name === "Complete" && info;
-      }, 120_000);
+      await suiteComplete(coord.url, alice, suite);
       await managerIdle(coord.url, alice, uuid);
     } finally {
       seen = await states.stop();
@@ -272,10 +270,7 @@ test("8.1.3: a suite auto-closes while its tasks run, reopens on new tasks, and 
     // Complete → Open on a submission after completion; the manager takes the suite again.
     const third = await submit(coord.url, alice, suite, slow(4, "third"));
     assertEquals((await getSuite(coord.url, alice, suite)).state_name, "Open");
-    const done = await eventually("the suite to complete again", async () => {
-      const info = await getSuite(coord.url, alice, suite);
-      return info.state_name === "Complete" && info;
-    }, 120_000);
+    const done = await suiteComplete(coord.url, alice, suite, 120_000, "the suite to complete again");
     assertEquals([done.total_tasks, done.pending_tasks], [24, 0]);
 
     const lines = await appendedLines(`${out}/order`);

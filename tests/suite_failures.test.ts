@@ -24,6 +24,7 @@ import {
   ONE_RUN,
   setupSuites,
   submit,
+  suiteComplete,
   transitions,
   transitionsUntilIdle,
 } from "./support/suites.ts";
@@ -111,15 +112,7 @@ test("8.3.1: workers killed by SIGKILL, SIGSEGV, SIGABRT or exiting non-zero: re
     await Deno.writeTextFile(`${dir}/killed`, "");
     Deno.kill(victim, "SIGKILL");
 
-    const done = await eventually(
-      "the suite to complete",
-      async () => {
-        const info = await getSuite(coord.url, alice, suite);
-        return info.state_name === "Complete" && info;
-      },
-      180_000,
-      250,
-    );
+    const done = await suiteComplete(coord.url, alice, suite, 180_000);
     assertEquals([done.total_tasks, done.pending_tasks], [25, 0]);
 
     // One failure row per crashing task on this manager, counting each crash; aborted at the thresholds.

@@ -17,10 +17,10 @@ import {
   createSuite,
   eventually,
   getManager,
-  getSuite,
   managerIdle,
   setupSuites,
   submit,
+  suiteComplete,
 } from "./support/suites.ts";
 import { test } from "./support/test.ts";
 
@@ -81,10 +81,7 @@ test("as root, a manager's hooks and tasks run as the task user, which cannot re
         tryRead(environ, out, "environ"),
       ].join("; "),
     ]]);
-    await eventually("the suite to complete", async () => {
-      const info = await getSuite(coord.url, alice, suite);
-      return info.state_name === "Complete" && info;
-    }, 120_000);
+    await suiteComplete(coord.url, alice, suite);
     await managerIdle(coord.url, alice, uuid);
 
     const taskUser = await lookupUser("mitosis-task");

@@ -112,6 +112,25 @@ export async function eventually<T>(
   }
 }
 
+/** Waits until the suite is Complete; resolves with its info. */
+export function suiteComplete(
+  url: string,
+  token: string,
+  suite: string,
+  timeoutMs = 120_000,
+  what = "the suite to complete",
+): Promise<SuiteInfo> {
+  return eventually(
+    what,
+    async () => {
+      const info = await getSuite(url, token, suite);
+      return info.state_name === "Complete" && info;
+    },
+    timeoutMs,
+    250,
+  );
+}
+
 /** The manager's `manager state changed` transitions for one suite, as `from→to`. */
 export function transitions(logs: Record<string, unknown>[], suite: string): string[] {
   return logs.filter((l) => l.msg === "manager state changed" && l.suite_uuid === suite).map((l) =>
