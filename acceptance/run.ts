@@ -10,12 +10,14 @@
  * Cases come from `acceptance/cases/*.ts`; guide ids no module implements
  * are reported `not run` ("no implementation"), and with `--case` only the
  * selected ids are reported. Exits 1 when a case failed, or when a case
- * selected with `--case` did not run; 2 on a usage error.
+ * selected with `--case` did not run; 2 on a usage error or when the
+ * embedded PostgreSQL cannot run (dependencies not set up).
  */
 import type { Scale } from "./case.ts";
 import { discoverCases, GUIDE_TITLES, planCases } from "./discover.ts";
 import { executeCase } from "./execute.ts";
 import { machineFacts } from "./machine.ts";
+import { preflight } from "./preflight.ts";
 import { type CaseReport, renderMarkdown, type Report, statusCounts, summaryTable } from "./report.ts";
 
 const USAGE = `usage: deno task acceptance [--quick | --full] [--case ID[,ID...]]...
@@ -79,6 +81,11 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const { scale, selected } = options;
+  const problem = await preflight(ROOT);
+  if (problem !== null) {
+    console.error(`acceptance: ${problem}`);
+    return 2;
+  }
   await Deno.mkdir(`${RESULTS}/cases`, { recursive: true });
   const machine = await machineFacts(ROOT, ["deno task acceptance", ...args].join(" "), scale);
   const { cases, errors } = await discoverCases(new URL("./cases/", import.meta.url));

