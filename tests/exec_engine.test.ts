@@ -6,6 +6,7 @@
  */
 import { runTask } from "../shared/exec/engine.ts";
 import { runTaskProcess } from "../shared/exec/process.ts";
+import { TaskGroupRecords } from "../shared/exec/group_records.ts";
 import { describeWaitStatus, waitStatusOf } from "../shared/exec/exit_status.ts";
 import { isReached, watchProgress } from "../shared/exec/watch.ts";
 import { resolveResourcePath } from "../shared/exec/resources.ts";
@@ -497,6 +498,34 @@ test("a task process leads its own process group; relative and non-executable pr
     assertEquals((await run(["./ok.sh"])).waitStatus, 4 << 8);
     assertEquals((await run(["./plain.sh"])).waitStatus, 126 << 8);
     assertEquals((await run(["./absent.sh"])).waitStatus, 127 << 8);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("a task interrupted while its group is being recorded (just after the spawn) is terminated, not left to run to its end", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mitosis-test-spawn-abort-" });
+  const quiet = createLogger("exec", "off");
+  try {
+    const interrupt = new AbortController();
+    // The abort lands between the spawn and the moment the run listens for it, as when a task signals its own worker.
+    class AbortingRecords extends TaskGroupRecords {
+      override async add(pgid: number, task?: string): Promise<void> {
+        interrupt.abort("stop during registration");
+        await super.add(pgid, task);
+      }
+    }
+    const started = performance.now();
+    const outcome = await runTaskProcess({ args: ["sleep", "30"], env: {}, cwd: dir }, {
+      timeoutMs: 60_000,
+      killGraceMs: 1_000,
+      signal: interrupt.signal,
+      records: new AbortingRecords(`${dir}/records`, quiet),
+      log: quiet,
+    });
+    assertEquals(outcome.kind, "interrupted");
+    const seconds = (performance.now() - started) / 1000;
+    assertTrue(seconds < 10, `terminated at once, not after the task's 30 s (${seconds.toFixed(1)} s)`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -386,6 +386,9 @@ export async function runTaskProcess(spec: ProcessSpec, options: ProcessRunOptio
   const timer = setTimeout(() => terminate("timeout"), options.timeoutMs);
   const onAbort = () => terminate("interrupted");
   options.signal?.addEventListener("abort", onAbort, { once: true });
+  // Aborted while the group was being guarded and recorded (e.g. the task signalled its own worker at once): the
+  // listener above will never fire, so terminate now rather than let the task run to its end.
+  if (options.signal?.aborted) terminate("interrupted");
 
   let status: Deno.CommandStatus;
   try {
