@@ -100,10 +100,18 @@ test("8.3.1: workers killed by SIGKILL, SIGSEGV, SIGABRT or exiting non-zero: re
       args: ["--max-workers", "4", "--worker-binary", wrapper],
     });
     const uuid = await manager.waitConnected();
-    // Kill the worker running the long first attempt of `killedOnce` with SIGKILL from outside.
-    const victim = await eventually("the task to be killed from outside to run", () => {
+    // Kill the worker running the long first attempt of `killedOnce` with SIGKILL from outside, once that attempt
+    // sleeps (written earlier, the flag could reach its shell before its test and let that attempt finish too).
+    const victim = await eventually("the task to be killed from outside to sleep", () => {
       for (const pid of processesWithEnv("MITO_TASK_UUID", killedOnce)) {
-        const environ = Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0");
+        let cmdline: string, environ: string[];
+        try {
+          cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+          environ = Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0");
+        } catch {
+          continue; // exited meanwhile
+        }
+        if (!cmdline.startsWith(`sleep\0${marker}`)) continue;
         const worker = environ.find((e) => e.startsWith("MITOSIS_WORKER_PID="))?.split("=")[1];
         if (worker !== undefined) return Number(worker);
       }
