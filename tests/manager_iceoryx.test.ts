@@ -6,7 +6,7 @@
  * segment or worker behind when it stops. iceoryx is installed with apt-get
  * first when missing.
  */
-import { assertEquals, assertTrue } from "./support/assert.ts";
+import { assertEquals, assertIncludes, assertTrue } from "./support/assert.ts";
 import { ensureIceoryxInstalled } from "./support/iceoryx.ts";
 import { processesWithEnv, spawnManager } from "./support/manager.ts";
 import { ALICE, appendedLines, countBy, createSuite, setupSuites, submit, suiteComplete } from "./support/suites.ts";
@@ -91,5 +91,30 @@ if (!installed.ok) {
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  });
+
+  test("a manager told --ipc iceoryx that cannot have it exits 2 naming why: library missing, or RouDi not startable", async () => {
+    assertTrue(!await roudiReachable(), "no RouDi runs before the test");
+    const { coord } = await setupSuites();
+    await using _coord = coord;
+    await using noLibrary = await spawnManager(coord.url, {
+      ...ALICE,
+      args: ["--ipc", "iceoryx"],
+      env: { MITOSIS_ICEORYX_LIB: "/nonexistent/libiceoryx_binding_c.so.2" },
+      waitConnected: false,
+    });
+    assertEquals(await noLibrary.waitExit(60_000), 2, noLibrary.stderr().slice(-2000));
+    assertIncludes(noLibrary.stderr(), "manager.ipc:");
+    assertIncludes(noLibrary.stderr(), "/nonexistent/libiceoryx_binding_c.so.2");
+
+    await using noRoudi = await spawnManager(coord.url, {
+      ...ALICE,
+      args: ["--ipc", "iceoryx"],
+      env: { MITOSIS_IOX_ROUDI: "/nonexistent/iox-roudi" },
+      waitConnected: false,
+    });
+    assertEquals(await noRoudi.waitExit(60_000), 2, noRoudi.stderr().slice(-2000));
+    assertIncludes(noRoudi.stderr(), "needs a RouDi daemon");
+    assertTrue(!await roudiReachable(), "no RouDi was left running");
   });
 }
